@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "bdf.h"
+#include "test.h"
+
+static void test_parse_full(void) {
+        Bdf b;
+
+        CHECK_EQ_INT(bdf_parse("0000:00:03.0", &b), 0);
+        CHECK_EQ_INT(b.domain, 0);
+        CHECK_EQ_INT(b.bus, 0);
+        CHECK_EQ_INT(b.slot, 3);
+        CHECK_EQ_INT(b.function, 0);
+
+        CHECK_EQ_INT(bdf_parse("ABCD:Ef:1f.7", &b), 0);
+        CHECK_EQ_INT(b.domain, 0xabcd);
+        CHECK_EQ_INT(b.bus, 0xef);
+        CHECK_EQ_INT(b.slot, 0x1f);
+        CHECK_EQ_INT(b.function, 7);
+}
+
+static void test_parse_short(void) {
+        char buf[BDF_STRLEN + 1];
+
+        CHECK_EQ_INT(bdf_normalize("02:01.0", buf), 0);
+        CHECK_EQ_STR(buf, "0000:02:01.0");
+        CHECK_EQ_INT(bdf_normalize("0000:0A:1B.3", buf), 0);
+        CHECK_EQ_STR(buf, "0000:0a:1b.3");
+}
+
+static void test_parse_rejects(void) {
+        static const char *const bad[] = {
+                "", "0", "0000:00:03", "0000:00:03.", "0000:00:03.8", "0000:00:20.0",
+                "0000:00:03.0 ", " 0000:00:03.0", "0000-00:03.0", "0000:00-03.0",
+                "0000:00:03-0", "000g:00:03.0", "00000:00:03.0", "0000:000:03.0",
+                "0000:00:03.00", "../../../etc", "0000:00:03.0\n", "+000:00:03.0",
+        };
+        Bdf b = { .domain = 0x1234 };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (bdf_parse(bad[i], &b) != -EINVAL) {
+                        fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+                        exit(EXIT_FAILURE);
+                }
+        }
+        CHECK_EQ_INT(bdf_parse(NULL, &b), -EINVAL);
+        /* ret_ untouched on failure */
+        CHECK_EQ_INT(b.domain, 0x1234);
+}
+
+static void test_roundtrip(void) {
+        char buf[BDF_STRLEN + 1];
+        Bdf a = { 0x10, 0x20, 0x1e, 5 }, b;
+
+        CHECK_EQ_STR(bdf_format(&a, buf), "0010:20:1e.5");
+        CHECK_EQ_INT(bdf_parse(buf, &b), 0);
+        CHECK(bdf_equal(&a, &b));
+        b.function = 4;
+        CHECK(!bdf_equal(&a, &b));
+}
+
+int main(void) {
+        RUN(test_parse_full);
+        RUN(test_parse_short);
+        RUN(test_parse_rejects);
+        RUN(test_roundtrip);
+        return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Driving QEMU's edu device (docs/specs/edu.rst) from userspace through a
+ * VFIO device fd: BAR0 mapped, bus mastering on, DMA through the IOMMU with
+ * the completion interrupt on an eventfd.  Shared by the test bed's programs.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Edu {
+        int device_fd;
+        volatile uint32_t *bar;
+        size_t bar_size;
+} Edu;
+
+/* Map BAR0 of the edu device behind @device_fd and enable bus mastering. */
+int edu_open(Edu *edu, int device_fd);
+void edu_close(Edu *edu);
+
+/* Route MSI vector 0 of the device to @irq_fd (the raw-VFIO path). */
+int edu_set_msi(int device_fd, int irq_fd);
+
+/*
+ * Copy a buffer into the device and back out to a second buffer by DMA through
+ * the IOMMU mappings it makes on @container_fd at @iova, waiting for each
+ * completion interrupt on @irq_fd.  Returns 0 when the bytes came back intact
+ * and both interrupts arrived, -errno otherwise, after printing the cause.
+ */
+int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, uint64_t iova, uint8_t seed);
+
+/* The byte edu_dma_roundtrip() expects at @i of the buffer for @seed. */
+uint8_t edu_pattern(uint8_t seed, size_t i);

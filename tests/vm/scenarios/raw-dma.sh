@@ -1,0 +1,2 @@
+# The bed is real: raw VFIO ioctls, edu DMA through the IOMMU, MSI on an eventfd.
+raw-dma 0000:00:03.0

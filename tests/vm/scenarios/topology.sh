@@ -1,0 +1,22 @@
+# The bed is as documented in run-scenario and the README: drivers, groups.
+group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+driver() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || true; }
+expect() {
+	if [ "$2" != "$3" ]; then
+		echo "topology: $1 is '$2', expected '$3'"
+		exit 1
+	fi
+}
+for d in 0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0; do
+	expect "driver of $d" "$(driver $d)" vfio-pci
+done
+expect "driver of 0000:02:02.0" "$(driver 0000:02:02.0)" e1000e
+[ "$(group 0000:00:03.0)" != "$(group 0000:00:04.0)" ] || { echo "topology: 00:03.0 and 00:04.0 share a group"; exit 1; }
+expect "group of 01:02.0" "$(group 0000:01:02.0)" "$(group 0000:01:01.0)"
+expect "group of 02:02.0" "$(group 0000:02:02.0)" "$(group 0000:02:01.0)"
+[ "$(group 0000:01:01.0)" != "$(group 0000:02:01.0)" ] || { echo "topology: the bridges share a group"; exit 1; }
+for g in $(group 0000:00:03.0) $(group 0000:00:04.0) $(group 0000:01:01.0) $(group 0000:02:01.0); do
+	[ -c "/dev/vfio/$g" ] || { echo "topology: no /dev/vfio/$g"; exit 1; }
+done
+dmesg | grep -q 'Enabled IRQ remapping' || { echo "topology: no interrupt remapping"; exit 1; }
+echo "topology: as documented"
