@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "bdf.h"
+#include "util.h"
+#include "vfio-broker.h"
+#include "vfio-broker.pb-c.h"
+#include "wire.h"
+
+struct vfio_broker {
+        int fd;
+        uint64_t next_id;
+        char error[512];
+};
+
+struct vfio_broker_lease {
+        uint64_t id;
+        struct vfio_broker_fd *fds;
+        size_t n_fds;
+};
+
+typedef Vfiobroker__Reply Reply;
+
+int vfio_broker_connect(const char *path, vfio_broker **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        vfio_broker *b;
+
+        if (!ret)
+                return -EINVAL;
+        if (!path)
+                path = getenv("VFIO_BROKER_SOCKET");
+        if (!path || !*path)
+                path = VFIO_BROKER_DEFAULT_SOCKET;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->fd = TAKE_FD(fd);
+        *ret = b;
+        return 0;
+}
+
+vfio_broker *vfio_broker_disconnect(vfio_broker *b) {
+        if (!b)
+                return NULL;
+        safe_close(b->fd);
+        free(b);
+        return NULL;
+}
+
+const char *vfio_broker_error_message(const vfio_broker *b) {
+        return b ? b->error : "";
+}
+
+/*
+ * Send @req, wait for its reply.  On success *ret holds the reply and @fds
+ * the fds that came with it, one per role listed.  A broker error becomes
+ * -errno with the message kept for vfio_broker_error_message().
+ */
+static int call(vfio_broker *b, Vfiobroker__Request *req, Reply **ret, int *fds, size_t *ret_n_fds) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        int local_fds[VFIO_BROKER_MAX_FDS];
+        size_t n_fds = 0;
+        Reply *reply;
+        ssize_t n;
+        int r;
+
+        b->error[0] = 0;
+        req->id = ++b->next_id;
+        r = wire_send_message(b->fd, &req->base, NULL, 0);
+        if (r < 0)
+                return r;
+
+        buf = malloc(VFIO_BROKER_MAX_MESSAGE);
+        if (!buf)
+                return -ENOMEM;
+        if (!fds)
+                fds = local_fds;
+        do
+                n = wire_recv(b->fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+        while (n == -EINTR);
+        if (n == 0)
+                return -ECONNRESET;
+        if (n < 0)
+                return (int) n;
+
+        reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
+        if (!reply || reply->id != req->id || reply->n_fds != n_fds) {
+                close_many(fds, n_fds);
+                if (reply)
+                        vfiobroker__reply__free_unpacked(reply, NULL);
+                snprintf(b->error, sizeof(b->error), "the broker's reply was malformed");
+                return -EBADMSG;
+        }
+        if (reply->error) {
+                int e = reply->error->errno_value;
+
+                snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
+                close_many(fds, n_fds);
+                vfiobroker__reply__free_unpacked(reply, NULL);
+                return e > 0 && e < 4096 ? -e : -EIO;
+        }
+        if (fds == local_fds)
+                close_many(fds, n_fds);
+        else if (ret_n_fds)
+                *ret_n_fds = n_fds;
+        *ret = reply;
+        return 0;
+}
+
+/* The reply must carry the result the request asked for. */
+static int expect(vfio_broker *b, Reply *reply, Vfiobroker__Reply__ResultCase want) {
+        if (reply->result_case == want)
+                return 0;
+        snprintf(b->error, sizeof(b->error), "the broker answered with an unexpected result");
+        return -EBADMSG;
+}
+
+int vfio_broker_hello(vfio_broker *b, const char *client_name) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__HelloRequest hello = VFIOBROKER__HELLO_REQUEST__INIT;
+        Reply *reply;
+        int r;
+
+        hello.protocol_version = VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1;
+        hello.client_name = (char *) (client_name ? client_name : "");
+        req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
+        req.hello = &hello;
+        r = call(b, &req, &reply, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_HELLO);
+        if (r >= 0 && reply->hello->protocol_version != VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1)
+                r = -EPROTONOSUPPORT;
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+static void copy_device(struct vfio_broker_device *d, const Vfiobroker__Device *v) {
+        *d = (struct vfio_broker_device) {
+                .vendor = (uint16_t) v->vendor,
+                .device = (uint16_t) v->device,
+                .class_code = v->class_code,
+                .iommu_group = v->iommu_group,
+                .state = (enum vfio_broker_device_state) v->state,
+                .resettable = v->resettable,
+                .noiommu = v->noiommu,
+                .lease_id = v->lease_id,
+                .holder_uid = v->holder_uid,
+        };
+        snprintf(d->bdf, sizeof(d->bdf), "%s", v->bdf);
+        snprintf(d->driver, sizeof(d->driver), "%s", v->driver);
+        snprintf(d->reason, sizeof(d->reason), "%s", v->reason);
+}
+
+int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, size_t *ret_n) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__ListDevicesRequest list = VFIOBROKER__LIST_DEVICES_REQUEST__INIT;
+        struct vfio_broker_device *devices;
+        Reply *reply;
+        int r;
+
+        req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;
+        req.list_devices = &list;
+        r = call(b, &req, &reply, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_LIST_DEVICES);
+        if (r < 0)
+                goto out;
+        devices = calloc(reply->list_devices->n_devices + 1, sizeof(*devices));
+        if (!devices) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < reply->list_devices->n_devices; i++)
+                copy_device(&devices[i], reply->list_devices->devices[i]);
+        *ret = devices;
+        *ret_n = reply->list_devices->n_devices;
+out:
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+static int lease_from_reply(const Reply *reply, int *fds, size_t n_fds, vfio_broker_lease **ret) {
+        vfio_broker_lease *l;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->fds = calloc(n_fds + 1, sizeof(*l->fds));
+        if (!l->fds) {
+                free(l);
+                return -ENOMEM;
+        }
+        l->id = reply->acquire->lease_id;
+        for (size_t i = 0; i < n_fds; i++) {
+                const Vfiobroker__FdRole *role = reply->fds[i];
+
+                l->fds[i] = (struct vfio_broker_fd) {
+                        .fd = fds[i],
+                        .kind = (enum vfio_broker_fd_kind) role->kind,
+                        .irq_type = (enum vfio_broker_irq_type) role->irq_type,
+                        .vector = role->vector,
+                };
+                snprintf(l->fds[i].bdf, sizeof(l->fds[i].bdf), "%s", role->bdf);
+        }
+        l->n_fds = n_fds;
+        *ret = l;
+        return 0;
+}
+
+int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_broker_device_request *devices,
+                        size_t n_devices, vfio_broker_lease **ret) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__AcquireRequest acquire = VFIOBROKER__ACQUIRE_REQUEST__INIT;
+        _cleanup_free_ Vfiobroker__DeviceRequest *drs = NULL;
+        _cleanup_free_ Vfiobroker__DeviceRequest **drp = NULL;
+        _cleanup_free_ Vfiobroker__IrqRequest *irs = NULL;
+        _cleanup_free_ Vfiobroker__IrqRequest **irp = NULL;
+        int fds[VFIO_BROKER_MAX_FDS];
+        size_t n_irqs = 0, k = 0, n_fds = 0;
+        Reply *reply;
+        int r;
+
+        if (!devices || n_devices == 0 || n_devices > 16 || !ret)
+                return -EINVAL;
+        for (size_t i = 0; i < n_devices; i++) {
+                if (!devices[i].bdf || (devices[i].n_irqs > 0 && !devices[i].irqs))
+                        return -EINVAL;
+                n_irqs += devices[i].n_irqs;
+        }
+        drs = calloc(n_devices, sizeof(*drs));
+        drp = calloc(n_devices, sizeof(*drp));
+        irs = calloc(n_irqs + 1, sizeof(*irs));
+        irp = calloc(n_irqs + 1, sizeof(*irp));
+        if (!drs || !drp || !irs || !irp)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_devices; i++) {
+                vfiobroker__device_request__init(&drs[i]);
+                drs[i].bdf = (char *) devices[i].bdf;
+                drs[i].irqs = &irp[k];
+                drs[i].n_irqs = devices[i].n_irqs;
+                for (size_t j = 0; j < devices[i].n_irqs; j++, k++) {
+                        vfiobroker__irq_request__init(&irs[k]);
+                        irs[k].type = (Vfiobroker__IrqType) devices[i].irqs[j].type;
+                        irs[k].count = devices[i].irqs[j].count;
+                        irp[k] = &irs[k];
+                }
+                drp[i] = &drs[i];
+        }
+        acquire.devices = drp;
+        acquire.n_devices = n_devices;
+        acquire.lease_id = lease_id;
+        req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
+        req.acquire = &acquire;
+
+        r = call(b, &req, &reply, fds, &n_fds);
+        if (r < 0)
+                return r;
+        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_ACQUIRE);
+        if (r >= 0)
+                r = lease_from_reply(reply, fds, n_fds, ret);
+        if (r < 0)
+                close_many(fds, n_fds);
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+uint64_t vfio_broker_lease_id(const vfio_broker_lease *l) {
+        return l ? l->id : 0;
+}
+
+size_t vfio_broker_lease_fds(const vfio_broker_lease *l, const struct vfio_broker_fd **ret) {
+        if (!l)
+                return 0;
+        *ret = l->fds;
+        return l->n_fds;
+}
+
+int vfio_broker_lease_find_fd(const vfio_broker_lease *l, enum vfio_broker_fd_kind kind, const char *bdf,
+                              enum vfio_broker_irq_type irq_type, unsigned vector) {
+        char want[BDF_STRLEN + 1] = "";
+
+        if (!l)
+                return -EINVAL;
+        if (kind != VFIO_BROKER_FD_CONTAINER && (!bdf || bdf_normalize(bdf, want) < 0))
+                return -EINVAL;
+        for (size_t i = 0; i < l->n_fds; i++) {
+                const struct vfio_broker_fd *f = &l->fds[i];
+
+                if (f->kind != kind)
+                        continue;
+                if (kind == VFIO_BROKER_FD_CONTAINER)
+                        return f->fd;
+                if (strcmp(f->bdf, want) != 0)
+                        continue;
+                if (kind == VFIO_BROKER_FD_DEVICE ||
+                    (f->irq_type == irq_type && (kind == VFIO_BROKER_FD_UNMASK || f->vector == vector)))
+                        return f->fd;
+        }
+        return -ENOENT;
+}
+
+vfio_broker_lease *vfio_broker_lease_free(vfio_broker_lease *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_fds; i++)
+                safe_close(l->fds[i].fd);
+        free(l->fds);
+        free(l);
+        return NULL;
+}
+
+int vfio_broker_release(vfio_broker *b, uint64_t lease_id) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__ReleaseRequest release = VFIOBROKER__RELEASE_REQUEST__INIT;
+        Reply *reply;
+        int r;
+
+        release.lease_id = lease_id;
+        req.op_case = VFIOBROKER__REQUEST__OP_RELEASE;
+        req.release = &release;
+        r = call(b, &req, &reply, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_RELEASE);
+        if (r >= 0)
+                r = reply->release->quarantined ? 1 : 0;
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+int vfio_broker_device_info(vfio_broker *b, const char *bdf, struct vfio_broker_device_info **ret) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__DeviceInfoRequest di = VFIOBROKER__DEVICE_INFO_REQUEST__INIT;
+        struct vfio_broker_device_info *info = NULL;
+        const Vfiobroker__DeviceInfoReply *d;
+        Reply *reply;
+        int r;
+
+        if (!bdf || !ret)
+                return -EINVAL;
+        di.bdf = (char *) bdf;
+        req.op_case = VFIOBROKER__REQUEST__OP_DEVICE_INFO;
+        req.device_info = &di;
+        r = call(b, &req, &reply, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_DEVICE_INFO);
+        if (r < 0 || !reply->device_info->device) {
+                r = r < 0 ? r : -EBADMSG;
+                goto out;
+        }
+        d = reply->device_info;
+        info = calloc(1, sizeof(*info));
+        if (info) {
+                info->regions = calloc(d->n_regions + 1, sizeof(*info->regions));
+                info->irqs = calloc(d->n_irqs + 1, sizeof(*info->irqs));
+        }
+        if (!info || !info->regions || !info->irqs) {
+                vfio_broker_device_info_free(info);
+                r = -ENOMEM;
+                goto out;
+        }
+        copy_device(&info->device, d->device);
+        info->flags = d->flags;
+        for (size_t i = 0; i < d->n_regions; i++)
+                info->regions[i] = (struct vfio_broker_region) {
+                        d->regions[i]->index, d->regions[i]->flags, d->regions[i]->size, d->regions[i]->offset,
+                };
+        info->n_regions = d->n_regions;
+        for (size_t i = 0; i < d->n_irqs; i++)
+                info->irqs[i] = (struct vfio_broker_irq_info) {
+                        d->irqs[i]->index, d->irqs[i]->flags, d->irqs[i]->count,
+                };
+        info->n_irqs = d->n_irqs;
+        *ret = info;
+out:
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+void vfio_broker_device_info_free(struct vfio_broker_device_info *info) {
+        if (!info)
+                return;
+        free(info->regions);
+        free(info->irqs);
+        free(info);
+}

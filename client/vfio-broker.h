@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: libvfio-broker
+ *
+ * The client side of vfio-brokerd.  Connect to the broker's socket, say
+ * hello, then list devices, acquire them (receiving the VFIO container fd,
+ * device fds and interrupt eventfds the broker set up), ask for device
+ * information and release leases.
+ *
+ * Every call returns 0 (or a count) on success and a negative errno on
+ * failure.  When the broker refused a request, vfio_broker_error_message()
+ * returns its explanation until the next call on the same handle.  A
+ * handle is not thread-safe; use one per thread.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFIO_BROKER_DEFAULT_SOCKET "/run/vfio-broker/broker.sock"
+
+typedef struct vfio_broker vfio_broker;
+typedef struct vfio_broker_lease vfio_broker_lease;
+
+enum vfio_broker_irq_type {
+        VFIO_BROKER_IRQ_INTX = 1,
+        VFIO_BROKER_IRQ_MSI = 2,
+        VFIO_BROKER_IRQ_MSIX = 3,
+        VFIO_BROKER_IRQ_ERR = 4,
+        VFIO_BROKER_IRQ_REQ = 5,
+};
+
+enum vfio_broker_fd_kind {
+        VFIO_BROKER_FD_CONTAINER = 1,   /* the lease's VFIO container, IOMMU type set */
+        VFIO_BROKER_FD_DEVICE = 2,      /* a VFIO device fd */
+        VFIO_BROKER_FD_IRQ = 3,         /* an eventfd the device signals */
+        VFIO_BROKER_FD_UNMASK = 4,      /* INTx: write 1 to unmask the line */
+};
+
+enum vfio_broker_device_state {
+        VFIO_BROKER_DEVICE_FREE = 1,
+        VFIO_BROKER_DEVICE_LEASED = 2,
+        VFIO_BROKER_DEVICE_QUARANTINED = 3,
+        VFIO_BROKER_DEVICE_UNAVAILABLE = 4,
+};
+
+/**
+ * struct vfio_broker_device - a PCI device as the broker sees it
+ * @bdf: PCI address, "0000:00:03.0"
+ * @vendor: PCI vendor id
+ * @device: PCI device id
+ * @class_code: 24-bit PCI class
+ * @iommu_group: IOMMU group number, -1 when none
+ * @driver: bound driver, "" when none
+ * @state: free, leased, quarantined or unavailable
+ * @resettable: the kernel offers a reset method for it
+ * @noiommu: its group is a VFIO no-IOMMU group
+ * @lease_id: leased or quarantined: the lease
+ * @holder_uid: leased or quarantined: the uid of that lease
+ * @reason: unavailable: why, in words
+ */
+struct vfio_broker_device {
+        char bdf[13];
+        uint16_t vendor;
+        uint16_t device;
+        uint32_t class_code;
+        int iommu_group;
+        char driver[64];
+        enum vfio_broker_device_state state;
+        bool resettable;
+        bool noiommu;
+        uint64_t lease_id;
+        uint32_t holder_uid;
+        char reason[256];
+};
+
+/**
+ * struct vfio_broker_irq_request - interrupts wanted for one device
+ * @type: which interrupt
+ * @count: vectors, from 0 (MSI and MSI-X); 0 means 1.  INTx, err and req have one.
+ */
+struct vfio_broker_irq_request {
+        enum vfio_broker_irq_type type;
+        unsigned count;
+};
+
+/**
+ * struct vfio_broker_device_request - one device to acquire
+ * @bdf: its PCI address
+ * @irqs: the interrupts to route to eventfds (at most one of INTx, MSI, MSI-X)
+ * @n_irqs: entries in @irqs
+ */
+struct vfio_broker_device_request {
+        const char *bdf;
+        const struct vfio_broker_irq_request *irqs;
+        size_t n_irqs;
+};
+
+/**
+ * struct vfio_broker_fd - one fd of a lease and what it is
+ * @fd: the fd (owned by the lease object)
+ * @kind: container, device, irq eventfd or INTx unmask eventfd
+ * @bdf: the device it belongs to ("" for the container)
+ * @irq_type: for irq and unmask fds
+ * @vector: for irq fds
+ */
+struct vfio_broker_fd {
+        int fd;
+        enum vfio_broker_fd_kind kind;
+        char bdf[13];
+        enum vfio_broker_irq_type irq_type;
+        unsigned vector;
+};
+
+struct vfio_broker_region {
+        uint32_t index;
+        uint32_t flags;
+        uint64_t size;
+        uint64_t offset;
+};
+
+struct vfio_broker_irq_info {
+        uint32_t index;
+        uint32_t flags;
+        uint32_t count;
+};
+
+/**
+ * struct vfio_broker_device_info - what VFIO reports of a device
+ * @device: the broker's view of it
+ * @flags: VFIO_DEVICE_FLAGS_*; 0 with no regions and irqs when the broker
+ *         could not open the device (leased by someone else, or not viable)
+ * @regions: VFIO_DEVICE_GET_REGION_INFO for each region
+ * @n_regions: entries in @regions
+ * @irqs: VFIO_DEVICE_GET_IRQ_INFO for each IRQ index
+ * @n_irqs: entries in @irqs
+ */
+struct vfio_broker_device_info {
+        struct vfio_broker_device device;
+        uint32_t flags;
+        struct vfio_broker_region *regions;
+        size_t n_regions;
+        struct vfio_broker_irq_info *irqs;
+        size_t n_irqs;
+};
+
+/**
+ * vfio_broker_connect() - connect to the broker
+ * @path: the socket; NULL means $VFIO_BROKER_SOCKET, or else
+ *        VFIO_BROKER_DEFAULT_SOCKET
+ * @ret: the new handle
+ *
+ * Return: 0, or -errno from socket() or connect().
+ */
+int vfio_broker_connect(const char *path, vfio_broker **ret);
+
+/**
+ * vfio_broker_disconnect() - close the connection and free the handle
+ * @b: the handle, or NULL
+ *
+ * The broker releases every lease of the connection; fds already received
+ * stay open in this process until closed (lease objects close theirs).
+ *
+ * Return: NULL.
+ */
+vfio_broker *vfio_broker_disconnect(vfio_broker *b);
+
+/**
+ * vfio_broker_hello() - the first exchange on a connection
+ * @b: the handle
+ * @client_name: a name for the broker's logs, at most 64 printable bytes
+ *
+ * Return: 0; -EPROTONOSUPPORT if the broker does not speak this protocol version.
+ */
+int vfio_broker_hello(vfio_broker *b, const char *client_name);
+
+/**
+ * vfio_broker_error_message() - the broker's explanation of the last failure
+ * @b: the handle
+ *
+ * Return: the message, or "" when the last call did not fail in the broker.
+ */
+const char *vfio_broker_error_message(const vfio_broker *b);
+
+/**
+ * vfio_broker_list_devices() - the devices the broker can hand out, and why not
+ * @b: the handle
+ * @ret: an array to free() with free()
+ * @ret_n: its length
+ *
+ * Return: 0 or -errno.
+ */
+int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, size_t *ret_n);
+
+/**
+ * vfio_broker_acquire() - lease devices and receive their fds
+ * @b: the handle
+ * @lease_id: 0 for a new lease, or a lease of this connection to add to
+ * @devices: what to acquire
+ * @n_devices: entries in @devices (1 to 16)
+ * @ret: the lease, holding the container fd, one device fd per device and
+ *       the interrupt eventfds; free with vfio_broker_lease_free()
+ *
+ * The whole IOMMU group of each device joins the lease; its other devices
+ * can be acquired into the same lease later.
+ *
+ * Return: 0; -EBUSY (held by another lease, or quarantined), -EACCES
+ * (denied), -ENODEV (no such device), -ENXIO (not bound to vfio-pci), -EPERM
+ * (group not viable, no IOMMU, no interrupt remapping), -ENOTSUP (no such
+ * interrupt), -EINVAL, or another -errno.
+ */
+int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_broker_device_request *devices,
+                        size_t n_devices, vfio_broker_lease **ret);
+
+/**
+ * vfio_broker_lease_id() - the broker's id of a lease
+ * @l: the lease
+ *
+ * Return: the id.
+ */
+uint64_t vfio_broker_lease_id(const vfio_broker_lease *l);
+
+/**
+ * vfio_broker_lease_fds() - every fd a lease holds, in the order received
+ * @l: the lease
+ * @ret: the array, owned by @l
+ *
+ * Return: the number of fds.
+ */
+size_t vfio_broker_lease_fds(const vfio_broker_lease *l, const struct vfio_broker_fd **ret);
+
+/**
+ * vfio_broker_lease_find_fd() - one fd of a lease by its role
+ * @l: the lease
+ * @kind: what to look for
+ * @bdf: the device (ignored for the container)
+ * @irq_type: for irq and unmask fds
+ * @vector: for irq fds
+ *
+ * Return: the fd (owned by @l), or -ENOENT.
+ */
+int vfio_broker_lease_find_fd(const vfio_broker_lease *l, enum vfio_broker_fd_kind kind, const char *bdf,
+                              enum vfio_broker_irq_type irq_type, unsigned vector);
+
+/**
+ * vfio_broker_lease_free() - close a lease's fds and free it
+ * @l: the lease, or NULL
+ *
+ * This does not release the lease in the broker: see vfio_broker_release().
+ *
+ * Return: NULL.
+ */
+vfio_broker_lease *vfio_broker_lease_free(vfio_broker_lease *l);
+
+/**
+ * vfio_broker_release() - give a lease back
+ * @b: the handle
+ * @lease_id: a lease of this connection
+ *
+ * Close the lease's fds first (vfio_broker_lease_free()): while a device fd
+ * is open anywhere the broker cannot detach the group and quarantines it.
+ *
+ * Return: 0 when the groups are free again, 1 when the broker had to
+ * quarantine them, -ENOENT for an unknown lease, or -errno.
+ */
+int vfio_broker_release(vfio_broker *b, uint64_t lease_id);
+
+/**
+ * vfio_broker_device_info() - regions and interrupts as VFIO reports them
+ * @b: the handle
+ * @bdf: the device
+ * @ret: the information; free with vfio_broker_device_info_free()
+ *
+ * Return: 0 or -errno.
+ */
+int vfio_broker_device_info(vfio_broker *b, const char *bdf, struct vfio_broker_device_info **ret);
+
+/**
+ * vfio_broker_device_info_free() - free what vfio_broker_device_info() returned
+ * @info: the information, or NULL
+ */
+void vfio_broker_device_info_free(struct vfio_broker_device_info *info);
+
+#ifdef __cplusplus
+}
+#endif

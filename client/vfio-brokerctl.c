@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-brokerctl: the command line side of vfio-brokerd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bdf.h"
+#include "util.h"
+#include "vfio-broker.h"
+
+/* vfio-brokerctl's own failures (cannot connect, acquire refused) exit with this. */
+#define EXIT_BROKER 125
+
+static const char *socket_path;
+
+static const char *const irq_names[] = {
+        [VFIO_BROKER_IRQ_INTX] = "intx",
+        [VFIO_BROKER_IRQ_MSI] = "msi",
+        [VFIO_BROKER_IRQ_MSIX] = "msix",
+        [VFIO_BROKER_IRQ_ERR] = "err",
+        [VFIO_BROKER_IRQ_REQ] = "req",
+};
+
+static const char *const state_names[] = {
+        [VFIO_BROKER_DEVICE_FREE] = "free",
+        [VFIO_BROKER_DEVICE_LEASED] = "leased",
+        [VFIO_BROKER_DEVICE_QUARANTINED] = "quarantined",
+        [VFIO_BROKER_DEVICE_UNAVAILABLE] = "unavailable",
+};
+
+static const char *state_name(enum vfio_broker_device_state s) {
+        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_UNAVAILABLE ? state_names[s] : "?";
+}
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n\n"
+                "  list [--json]                       devices the broker knows, and their state\n"
+                "  info BDF                            regions and interrupts as VFIO reports them\n"
+                "  run [--irq BDF:TYPE[:COUNT]]... BDF... -- COMMAND [ARG...]\n"
+                "                                      acquire the devices, run COMMAND with their fds,\n"
+                "                                      release when it exits; TYPE is intx, msi, msix,\n"
+                "                                      err or req.  COMMAND finds its fds in\n"
+                "                                      $VFIO_BROKER_FDS.\n\n"
+                "The socket defaults to $VFIO_BROKER_SOCKET, else %s.\n"
+                "run exits with COMMAND's status, or %d when the broker refused.\n",
+                VFIO_BROKER_DEFAULT_SOCKET, EXIT_BROKER);
+}
+
+static int connect_broker(vfio_broker **ret) {
+        vfio_broker *b = NULL;
+        int r;
+
+        r = vfio_broker_connect(socket_path, &b);
+        if (r < 0) {
+                fprintf(stderr, "vfio-brokerctl: cannot connect to the broker: %s\n", strerror(-r));
+                return r;
+        }
+        r = vfio_broker_hello(b, "vfio-brokerctl");
+        if (r < 0) {
+                fprintf(stderr, "vfio-brokerctl: hello: %s%s%s\n", strerror(-r),
+                        *vfio_broker_error_message(b) ? ": " : "", vfio_broker_error_message(b));
+                vfio_broker_disconnect(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+static void print_error(vfio_broker *b, const char *what, int r) {
+        const char *msg = vfio_broker_error_message(b);
+
+        fprintf(stderr, "vfio-brokerctl: %s: %s\n", what, *msg ? msg : strerror(-r));
+}
+
+static json_object *device_json(const struct vfio_broker_device *d) {
+        json_object *o = json_object_new_object();
+        char buf[16];
+
+        json_object_object_add(o, "bdf", json_object_new_string(d->bdf));
+        snprintf(buf, sizeof(buf), "%04x", d->vendor);
+        json_object_object_add(o, "vendor", json_object_new_string(buf));
+        snprintf(buf, sizeof(buf), "%04x", d->device);
+        json_object_object_add(o, "device", json_object_new_string(buf));
+        snprintf(buf, sizeof(buf), "0x%06x", d->class_code);
+        json_object_object_add(o, "class", json_object_new_string(buf));
+        json_object_object_add(o, "iommu_group", d->iommu_group >= 0 ? json_object_new_int(d->iommu_group) : NULL);
+        json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
+        json_object_object_add(o, "state", json_object_new_string(state_name(d->state)));
+        json_object_object_add(o, "resettable", json_object_new_boolean(d->resettable));
+        json_object_object_add(o, "noiommu", json_object_new_boolean(d->noiommu));
+        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_QUARANTINED) {
+                json_object_object_add(o, "lease_id", json_object_new_uint64(d->lease_id));
+                json_object_object_add(o, "holder_uid", json_object_new_int64(d->holder_uid));
+        }
+        if (d->reason[0])
+                json_object_object_add(o, "reason", json_object_new_string(d->reason));
+        return o;
+}
+
+static int cmd_list(int argc, char **argv) {
+        struct vfio_broker_device *devices = NULL;
+        vfio_broker *b = NULL;
+        bool json = false;
+        size_t n;
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        json = true;
+                else {
+                        usage(stderr);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (connect_broker(&b) < 0)
+                return EXIT_BROKER;
+        r = vfio_broker_list_devices(b, &devices, &n);
+        if (r < 0) {
+                print_error(b, "list", r);
+                vfio_broker_disconnect(b);
+                return EXIT_BROKER;
+        }
+        if (json) {
+                json_object *a = json_object_new_array();
+
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(a, device_json(&devices[i]));
+                puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(a);
+        } else {
+                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-5s  %s\n",
+                       "DEVICE", "ID", "CLASS", "GROUP", "DRIVER", "STATE", "RESET", "DETAIL");
+                for (size_t i = 0; i < n; i++) {
+                        const struct vfio_broker_device *d = &devices[i];
+                        char detail[300] = "";
+
+                        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_QUARANTINED)
+                                snprintf(detail, sizeof(detail), "lease %llu, uid %u",
+                                         (unsigned long long) d->lease_id, d->holder_uid);
+                        else
+                                snprintf(detail, sizeof(detail), "%s", d->reason);
+                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-5s  %s\n", d->bdf, d->vendor,
+                               d->device, d->class_code, d->iommu_group, d->driver[0] ? d->driver : "-",
+                               state_name(d->state), d->resettable ? "yes" : "no", detail);
+                }
+        }
+        free(devices);
+        vfio_broker_disconnect(b);
+        return EXIT_SUCCESS;
+}
+
+static int cmd_info(int argc, char **argv) {
+        struct vfio_broker_device_info *info = NULL;
+        vfio_broker *b = NULL;
+        int r;
+
+        if (argc != 2) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        if (connect_broker(&b) < 0)
+                return EXIT_BROKER;
+        r = vfio_broker_device_info(b, argv[1], &info);
+        if (r < 0) {
+                print_error(b, argv[1], r);
+                vfio_broker_disconnect(b);
+                return EXIT_BROKER;
+        }
+        printf("device:      %s %04x:%04x class %06x\n", info->device.bdf, info->device.vendor,
+               info->device.device, info->device.class_code);
+        printf("iommu group: %d\n", info->device.iommu_group);
+        printf("driver:      %s\n", info->device.driver[0] ? info->device.driver : "-");
+        printf("state:       %s%s%s\n", state_name(info->device.state), info->device.reason[0] ? ": " : "",
+               info->device.reason);
+        printf("resettable:  %s\n", info->device.resettable ? "yes" : "no");
+        if (info->n_regions == 0 && info->n_irqs == 0)
+                printf("(VFIO was not asked: the device is leased by someone else or cannot be opened)\n");
+        else
+                printf("vfio flags:  0x%x\n", info->flags);
+        for (size_t i = 0; i < info->n_regions; i++)
+                printf("region %u: size 0x%llx offset 0x%llx flags 0x%x\n", info->regions[i].index,
+                       (unsigned long long) info->regions[i].size, (unsigned long long) info->regions[i].offset,
+                       info->regions[i].flags);
+        for (size_t i = 0; i < info->n_irqs; i++)
+                printf("irq %u: count %u flags 0x%x\n", info->irqs[i].index, info->irqs[i].count, info->irqs[i].flags);
+        vfio_broker_device_info_free(info);
+        vfio_broker_disconnect(b);
+        return EXIT_SUCCESS;
+}
+
+/* "BDF:TYPE" or "BDF:TYPE:COUNT"; the BDF may be short or long. */
+static int parse_irq_arg(const char *arg, char bdf[static BDF_STRLEN + 1], struct vfio_broker_irq_request *ret) {
+        char buf[64], *type, *count = NULL, *end;
+        unsigned long n = 1;
+
+        if (strlen(arg) >= sizeof(buf))
+                return -EINVAL;
+        strcpy(buf, arg);
+        type = strrchr(buf, ':');
+        if (!type)
+                return -EINVAL;
+        *type++ = 0;
+        if (*type >= '0' && *type <= '9') {
+                count = type;
+                type = strrchr(buf, ':');
+                if (!type)
+                        return -EINVAL;
+                *type++ = 0;
+                errno = 0;
+                n = strtoul(count, &end, 10);
+                if (errno || *end || n == 0 || n > 2048)
+                        return -EINVAL;
+        }
+        for (unsigned t = VFIO_BROKER_IRQ_INTX; t <= VFIO_BROKER_IRQ_REQ; t++)
+                if (strcmp(type, irq_names[t]) == 0) {
+                        if (bdf_normalize(buf, bdf) < 0)
+                                return -EINVAL;
+                        *ret = (struct vfio_broker_irq_request) { .type = t, .count = (unsigned) n };
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* VFIO_BROKER_FDS: space-separated NAME=FD, in the order the broker sent them. */
+static char *describe_fds(const vfio_broker_lease *l) {
+        const struct vfio_broker_fd *fds;
+        size_t n = vfio_broker_lease_fds(l, &fds);
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&s, &size);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                const struct vfio_broker_fd *d = &fds[i];
+                const char *type = d->irq_type >= VFIO_BROKER_IRQ_INTX && d->irq_type <= VFIO_BROKER_IRQ_REQ
+                                           ? irq_names[d->irq_type] : "?";
+
+                if (i > 0)
+                        fputc(' ', f);
+                switch (d->kind) {
+                case VFIO_BROKER_FD_CONTAINER: fprintf(f, "container=%d", d->fd); break;
+                case VFIO_BROKER_FD_DEVICE: fprintf(f, "device:%s=%d", d->bdf, d->fd); break;
+                case VFIO_BROKER_FD_IRQ: fprintf(f, "%s:%s:%u=%d", type, d->bdf, d->vector, d->fd); break;
+                case VFIO_BROKER_FD_UNMASK: fprintf(f, "unmask:%s:0=%d", d->bdf, d->fd); break;
+                default: fprintf(f, "unknown=%d", d->fd); break;
+                }
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static int run_child(const vfio_broker_lease *l, char **command) {
+        const struct vfio_broker_fd *fds;
+        size_t n = vfio_broker_lease_fds(l, &fds);
+        char *env;
+
+        env = describe_fds(l);
+        if (!env || setenv("VFIO_BROKER_FDS", env, 1) < 0) {
+                perror("vfio-brokerctl: VFIO_BROKER_FDS");
+                _exit(EXIT_BROKER);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (fcntl(fds[i].fd, F_SETFD, 0) < 0) {
+                        perror("vfio-brokerctl: fcntl");
+                        _exit(EXIT_BROKER);
+                }
+        execvp(command[0], command);
+        fprintf(stderr, "vfio-brokerctl: %s: %s\n", command[0], strerror(errno));
+        _exit(127);
+}
+
+static int cmd_run(int argc, char **argv) {
+        struct vfio_broker_device_request devices[16] = {};
+        struct vfio_broker_irq_request irqs[16][5];
+        char irq_bdfs[16 * 5][BDF_STRLEN + 1], bdfs[16][BDF_STRLEN + 1];
+        size_t n_devices = 0, n_irq_args = 0;
+        struct vfio_broker_irq_request irq_args[16 * 5];
+        vfio_broker_lease *lease = NULL;
+        vfio_broker *b = NULL;
+        uint64_t lease_id;
+        int i, r, status;
+        pid_t pid;
+
+        for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+                if (strcmp(argv[i], "--irq") == 0 && i + 1 < argc) {
+                        if (n_irq_args >= ELEMENTSOF(irq_args) ||
+                            parse_irq_arg(argv[++i], irq_bdfs[n_irq_args], &irq_args[n_irq_args]) < 0) {
+                                fprintf(stderr, "vfio-brokerctl: bad --irq \"%s\": expected BDF:TYPE[:COUNT]\n", argv[i]);
+                                return EXIT_FAILURE;
+                        }
+                        n_irq_args++;
+                } else if (argv[i][0] == '-' || n_devices >= ELEMENTSOF(devices) ||
+                           bdf_normalize(argv[i], bdfs[n_devices]) < 0) {
+                        fprintf(stderr, "vfio-brokerctl: \"%s\" is not a PCI address (or too many devices)\n", argv[i]);
+                        return EXIT_FAILURE;
+                } else {
+                        devices[n_devices].bdf = bdfs[n_devices];
+                        devices[n_devices].irqs = irqs[n_devices];
+                        n_devices++;
+                }
+        }
+        if (i + 1 >= argc || n_devices == 0) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        for (size_t k = 0; k < n_irq_args; k++) {
+                size_t d;
+
+                for (d = 0; d < n_devices && strcmp(bdfs[d], irq_bdfs[k]) != 0; d++)
+                        ;
+                if (d == n_devices || devices[d].n_irqs >= 5) {
+                        fprintf(stderr, "vfio-brokerctl: --irq for %s, which is not acquired\n", irq_bdfs[k]);
+                        return EXIT_FAILURE;
+                }
+                irqs[d][devices[d].n_irqs++] = irq_args[k];
+        }
+
+        if (connect_broker(&b) < 0)
+                return EXIT_BROKER;
+        r = vfio_broker_acquire(b, 0, devices, n_devices, &lease);
+        if (r < 0) {
+                print_error(b, "acquire", r);
+                vfio_broker_disconnect(b);
+                return EXIT_BROKER;
+        }
+
+        signal(SIGINT, SIG_IGN);   /* the terminal's ^C reaches COMMAND; we wait for it */
+        signal(SIGQUIT, SIG_IGN);
+        pid = fork();
+        if (pid < 0) {
+                perror("vfio-brokerctl: fork");
+                return EXIT_BROKER;
+        }
+        if (pid == 0) {
+                signal(SIGINT, SIG_DFL);
+                signal(SIGQUIT, SIG_DFL);
+                run_child(lease, &argv[i + 1]);
+        }
+        /* Only COMMAND holds the fds now: the group is free as soon as it lets go. */
+        lease_id = vfio_broker_lease_id(lease);
+        lease = vfio_broker_lease_free(lease);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        perror("vfio-brokerctl: waitpid");
+                        return EXIT_BROKER;
+                }
+        r = vfio_broker_release(b, lease_id);
+        vfio_broker_disconnect(b);
+        if (r == 1)
+                fprintf(stderr, "vfio-brokerctl: a device fd is still open elsewhere: the broker quarantined the group\n");
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+                switch (c) {
+                case 's': socket_path = optarg; break;
+                case 'h': usage(stdout); return EXIT_SUCCESS;
+                default: usage(stderr); return EXIT_FAILURE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        argv += optind;
+        argc -= optind;
+        if (strcmp(argv[0], "list") == 0)
+                return cmd_list(argc, argv);
+        if (strcmp(argv[0], "info") == 0)
+                return cmd_info(argc, argv);
+        if (strcmp(argv[0], "run") == 0)
+                return cmd_run(argc, argv);
+        fprintf(stderr, "vfio-brokerctl: unknown command \"%s\"\n", argv[0]);
+        usage(stderr);
+        return EXIT_FAILURE;
+}

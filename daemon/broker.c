@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The listening socket, and the broker's registries. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
+        Broker *b;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF };
+        LIST_INIT(&b->connections);
+        LIST_INIT(&b->groups);
+        *ret = b;
+        return 0;
+}
+
+Broker *broker_free(Broker *b) {
+        Connection *c;
+        Group *g;
+
+        if (!b)
+                return NULL;
+        while ((c = LIST_FIRST(&b->connections)))
+                connection_free(c);
+        while ((g = LIST_FIRST(&b->groups)))
+                group_free(g);
+        source_free(b->listen_io);
+        safe_close(b->listen_fd);
+        free(b);
+        return NULL;
+}
+
+Group *broker_find_group(Broker *b, int number) {
+        Group *g;
+
+        LIST_FOREACH(g, &b->groups, link)
+                if (g->number == number)
+                        return g;
+        return NULL;
+}
+
+static void on_connection(Source *s, int fd, void *userdata) {
+        Broker *b = userdata;
+        Connection *c;
+        int cfd, r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning("accept: %s", strerror(errno));
+                return;
+        }
+        r = connection_new(b, cfd, &c);
+        if (r < 0) {
+                log_notice("refusing a connection whose identity cannot be established: %s", strerror(-r));
+                safe_close(cfd);
+        }
+}
+
+int broker_set_listen_fd(Broker *b, int fd) {
+        b->listen_fd = fd;
+        return loop_add_io(b->loop, fd, on_connection, b, &b->listen_io);
+}
+
+int broker_listen(Broker *b, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        /* Anyone may connect; what they may have is the broker's decision. */
+        if (chmod(path, 0666) < 0)
+                return -errno;
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        r = broker_set_listen_fd(b, fd);
+        if (r < 0)
+                return r;
+        fd = -EBADF;
+        return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The broker's state: the connections it serves, the leases they hold, and
+ * the IOMMU groups it has open (leased or quarantined).  A group the broker
+ * does not have open is free.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "bdf.h"
+#include "loop.h"
+
+typedef struct Broker Broker;
+typedef struct Connection Connection;
+typedef struct Lease Lease;
+typedef struct Group Group;
+
+typedef struct BrokerConfig {
+        const char *socket_path;
+        const char *sysfs_root;
+        bool unsafe_allow_any_user;     /* development only: no policy, every uid may lease */
+} BrokerConfig;
+
+typedef enum GroupState {
+        GROUP_LEASED,
+        GROUP_QUARANTINED,
+} GroupState;
+
+struct Group {
+        Broker *broker;
+        int number;
+        int fd;
+        GroupState state;
+        Lease *lease;                   /* while leased */
+        uint64_t lease_id;              /* the lease it is (or was, in quarantine) part of */
+        uid_t uid;                      /* that lease's uid */
+        Source *retry;                  /* quarantine: next attempt to detach */
+        uint64_t backoff_usec;
+        LIST_ENTRY(Group) link;
+};
+
+typedef struct LeasedDevice {
+        char bdf[BDF_STRLEN + 1];
+        Group *group;
+        int fd;                         /* the broker's own device fd */
+        uint32_t irq_indices;           /* bit per VFIO_PCI_*_IRQ_INDEX set up */
+} LeasedDevice;
+
+struct Lease {
+        Broker *broker;
+        uint64_t id;
+        Connection *connection;
+        uid_t uid;
+        pid_t pid;
+        int container_fd;
+        Group **groups;
+        size_t n_groups;
+        LeasedDevice *devices;
+        size_t n_devices;
+        LIST_ENTRY(Lease) link;         /* in its connection's list */
+};
+
+struct Connection {
+        Broker *broker;
+        uint64_t id;
+        int fd;
+        Source *io;
+        int pidfd;
+        Source *pid_watch;
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        bool said_hello;
+        char name[65];
+        LIST_HEAD(, Lease) leases;
+        LIST_ENTRY(Connection) link;
+};
+
+struct Broker {
+        BrokerConfig config;
+        Loop *loop;
+        int listen_fd;
+        Source *listen_io;
+        uint64_t next_connection_id;
+        uint64_t next_lease_id;
+        LIST_HEAD(, Connection) connections;
+        LIST_HEAD(, Group) groups;
+};
+
+int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config);
+Broker *broker_free(Broker *b);
+
+/* Take over a listening socket (from systemd, or broker_listen()). */
+int broker_set_listen_fd(Broker *b, int fd);
+int broker_listen(Broker *b, const char *path);
+
+Group *broker_find_group(Broker *b, int number);
+
+/* group.c */
+int group_new(Broker *b, int number, int fd, Group **ret);
+/* Let go of a group whose lease ended: detach it, or quarantine it until it can be. */
+void group_release(Group *g);
+Group *group_free(Group *g);
+const char *group_state_name(GroupState state);
+
+/* lease.c */
+int lease_new(Connection *c, Lease **ret);
+/* Tear down IRQs, close the broker's fds, release every group; frees the lease. */
+void lease_release(Lease *l, const char *why);
+LeasedDevice *lease_find_device(Lease *l, const char *bdf);
+bool lease_has_group(Lease *l, const Group *g);
+int lease_add_group(Lease *l, Group *g);
+int lease_add_device(Lease *l, const LeasedDevice *d);
+
+/* connection.c */
+int connection_new(Broker *b, int fd, Connection **ret);
+Connection *connection_free(Connection *c);
+Lease *connection_find_lease(Connection *c, uint64_t id);

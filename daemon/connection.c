@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One client connection: its identity, taken once at accept and pinned with a
+ * pidfd; its packets, each decoded and dispatched in full before the next;
+ * and its end, by disconnect or by the death of the process, which releases
+ * every lease it held.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "dispatch.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+static void connection_close(Connection *c, const char *why) {
+        log_info("connection %llu (uid %u pid %u): closed: %s",
+                 (unsigned long long) c->id, (unsigned) c->uid, (unsigned) c->pid, why);
+        connection_free(c);
+}
+
+static int send_reply(Connection *c, Reply *reply) {
+        int r;
+
+        r = wire_send_message(c->fd, &reply->msg.base, reply->fds, reply->n_fds);
+        if (r == -EMSGSIZE) {
+                /* Our own reply is too large (e.g. a listing): say so instead. */
+                reply_error(reply, VFIOBROKER__ERROR_CODE__ERROR_LIMIT, EMSGSIZE,
+                            "the reply would exceed the protocol's %d bytes", VFIO_BROKER_MAX_MESSAGE);
+                r = wire_send_message(c->fd, &reply->msg.base, NULL, 0);
+        }
+        return r;
+}
+
+static void protocol_error(Connection *c, uint64_t id, const char *what) {
+        Reply reply;
+
+        reply_init(&reply, id);
+        reply_error(&reply, VFIOBROKER__ERROR_CODE__ERROR_PROTOCOL, EPROTO, "%s", what);
+        (void) send_reply(c, &reply);
+        reply_done(&reply);
+        connection_close(c, what);
+}
+
+static void on_packet(Connection *c, const uint8_t *buf, size_t size) {
+        Vfiobroker__Request *req;
+        Reply reply;
+        int r;
+
+        req = vfiobroker__request__unpack(NULL, size, buf);
+        if (!req)
+                return protocol_error(c, 0, "undecodable request");
+
+        reply_init(&reply, req->id);
+        r = dispatch_request(c, req, &reply);
+        vfiobroker__request__free_unpacked(req, NULL);
+        if (r < 0) {
+                char why[512];
+
+                snprintf(why, sizeof(why), "%s", reply.msg.error ? reply.error.message : "protocol violation");
+                (void) send_reply(c, &reply);
+                reply_done(&reply);
+                connection_close(c, why);
+                return;
+        }
+        r = send_reply(c, &reply);
+        reply_done(&reply);
+        if (r < 0)
+                connection_close(c, r == -EAGAIN ? "client does not read its replies" : strerror(-r));
+}
+
+static void on_readable(Source *s, int fd, void *userdata) {
+        Connection *c = userdata;
+        _cleanup_free_ uint8_t *buf = NULL;
+        int fds[1];
+        size_t n_fds = 0;
+        ssize_t n;
+
+        buf = malloc(VFIO_BROKER_MAX_MESSAGE);
+        if (!buf)
+                return connection_close(c, "out of memory");
+        /* Requests carry no fds: any fd is closed at once and the packet refused. */
+        n = wire_recv(fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, 0, &n_fds);
+        if (n == -EAGAIN || n == -EINTR)
+                return;
+        if (n == -EBADMSG)
+                return protocol_error(c, 0, "packet carried fds, was truncated or exceeded the maximum size");
+        if (n < 0)
+                return connection_close(c, strerror((int) -n));
+        if (n == 0)
+                return connection_close(c, "disconnected");
+        on_packet(c, buf, (size_t) n);
+}
+
+static void on_process_exit(Source *s, int fd, void *userdata) {
+        connection_close(userdata, "client process exited");
+}
+
+/* Pin the peer's process: SO_PEERPIDFD where the kernel has it, else pidfd_open and a re-check. */
+static int peer_pidfd(int fd, pid_t pid, int *ret) {
+        struct ucred again;
+        socklen_t len = sizeof(int);
+        int pidfd;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0) {
+                *ret = pidfd;
+                return 0;
+        }
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0)
+                return -errno;
+        /* The pid may have been reused between connect() and here if the peer is gone. */
+        len = sizeof(again);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &again, &len) < 0 || again.pid != pid ||
+            pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
+                safe_close(pidfd);
+                return -ESRCH;
+        }
+        *ret = pidfd;
+        return 0;
+}
+
+int connection_new(Broker *b, int fd, Connection **ret) {
+        Connection *c;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        int r;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (Connection) {
+                .broker = b,
+                .id = ++b->next_connection_id,
+                .fd = fd,
+                .pidfd = -EBADF,
+                .uid = cred.uid,
+                .gid = cred.gid,
+                .pid = cred.pid,
+        };
+        LIST_INIT(&c->leases);
+        LIST_INSERT_HEAD(&b->connections, c, link);
+
+        r = peer_pidfd(fd, cred.pid, &c->pidfd);
+        if (r < 0) {
+                c->fd = -EBADF; /* the caller still owns it */
+                connection_free(c);
+                return r;
+        }
+        r = loop_add_io(b->loop, fd, on_readable, c, &c->io);
+        if (r >= 0)
+                r = loop_add_io(b->loop, c->pidfd, on_process_exit, c, &c->pid_watch);
+        if (r < 0) {
+                c->fd = -EBADF;
+                connection_free(c);
+                return r;
+        }
+        log_info("connection %llu: uid %u gid %u pid %u", (unsigned long long) c->id,
+                 (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid);
+        *ret = c;
+        return 0;
+}
+
+Connection *connection_free(Connection *c) {
+        Lease *l;
+
+        if (!c)
+                return NULL;
+        while ((l = LIST_FIRST(&c->leases)))
+                lease_release(l, "client gone");
+        source_free(c->io);
+        source_free(c->pid_watch);
+        safe_close(c->pidfd);
+        safe_close(c->fd);
+        LIST_REMOVE(c, link);
+        free(c);
+        return NULL;
+}
+
+Lease *connection_find_lease(Connection *c, uint64_t id) {
+        Lease *l;
+
+        LIST_FOREACH(l, &c->leases, link)
+                if (l->id == id)
+                        return l;
+        return NULL;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * IOMMU groups the broker holds open.  A group joins a lease whole; when the
+ * lease ends the group is detached from the lease's container.  The kernel
+ * refuses that (EBUSY) while any device fd of the group is still open, in
+ * whichever process the client passed it to: the group is then quarantined
+ * and retried with a growing delay until it can be detached, and only then,
+ * after a reset where the devices support it, is it free again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+#include "vfio.h"
+
+#define RETRY_FIRST_USEC 10000ULL
+#define RETRY_MAX_USEC 1000000ULL
+
+const char *group_state_name(GroupState state) {
+        return state == GROUP_LEASED ? "leased" : "quarantined";
+}
+
+int group_new(Broker *b, int number, int fd, Group **ret) {
+        Group *g;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        *g = (Group) { .broker = b, .number = number, .fd = fd, .state = GROUP_LEASED };
+        LIST_INSERT_HEAD(&b->groups, g, link);
+        *ret = g;
+        return 0;
+}
+
+Group *group_free(Group *g) {
+        if (!g)
+                return NULL;
+        LIST_REMOVE(g, link);
+        source_free(g->retry);
+        safe_close(g->fd);
+        free(g);
+        return NULL;
+}
+
+/* Reset every vfio-pci device of the group that offers a reset, through a container of our own. */
+static void group_reset(Group *g) {
+        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
+        _cleanup_close_ int container = -EBADF;
+        size_t n = 0;
+        int r;
+
+        r = sysfs_group_members(g->broker->config.sysfs_root, g->number, &members, &n);
+        if (r < 0) {
+                log_warning("group %d: cannot list its devices for reset: %s", g->number, strerror(-r));
+                return;
+        }
+        r = vfio_container_open(&container);
+        if (r >= 0)
+                r = vfio_group_set_container(g->fd, container);
+        if (r >= 0)
+                r = vfio_container_set_iommu(container);
+        if (r < 0) {
+                log_warning("group %d: cannot attach it for reset: %s", g->number, strerror(-r));
+                (void) vfio_group_unset_container(g->fd);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int dev = -EBADF;
+                struct vfio_device_info info;
+
+                if (vfio_group_get_device(g->fd, members[i], &dev) < 0)
+                        continue; /* a bridge, or a device of another driver */
+                if (vfio_device_get_info(dev, &info) < 0 || !(info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+                        log_info("group %d: %s offers no reset; the kernel's own reset on close applies",
+                                 g->number, members[i]);
+                        continue;
+                }
+                r = vfio_device_reset(dev);
+                if (r < 0)
+                        log_warning("group %d: reset of %s failed: %s", g->number, members[i], strerror(-r));
+                else
+                        log_info("group %d: %s reset", g->number, members[i]);
+        }
+        (void) vfio_group_unset_container(g->fd);
+}
+
+/* 0: detached and freed; -EBUSY: still held elsewhere. */
+static int group_try_detach(Group *g) {
+        int r;
+
+        r = vfio_group_unset_container(g->fd);
+        if (r == -EBUSY)
+                return r;
+        if (r < 0)
+                log_warning("group %d: VFIO_GROUP_UNSET_CONTAINER: %s", g->number, strerror(-r));
+        group_reset(g);
+        log_info("group %d: free again (was lease %llu of uid %u)",
+                 g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        group_free(g);
+        return 0;
+}
+
+static void on_retry(Source *s, void *userdata) {
+        Group *g = userdata;
+
+        if (group_try_detach(g) == 0)
+                return;
+        g->backoff_usec = g->backoff_usec * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : g->backoff_usec * 2;
+        if (source_set_timer(g->retry, g->backoff_usec) < 0)
+                log_error("group %d: cannot re-arm the quarantine timer", g->number);
+}
+
+void group_release(Group *g) {
+        int r;
+
+        g->lease = NULL;
+        if (group_try_detach(g) == 0)
+                return;
+
+        g->state = GROUP_QUARANTINED;
+        g->backoff_usec = RETRY_FIRST_USEC;
+        log_notice("group %d: quarantined: a device fd of lease %llu (uid %u) is still open elsewhere",
+                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        r = loop_add_timer(g->broker->loop, g->backoff_usec, on_retry, g, &g->retry);
+        if (r < 0)
+                log_error("group %d: cannot arm the quarantine timer: %s", g->number, strerror(-r));
+}

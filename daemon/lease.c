@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A lease: what one client holds.  Its container, its groups (whole), the
+ * devices it was handed with the broker's own copy of each device fd (to tear
+ * the interrupts down at the end), and who holds it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+#include "vfio.h"
+
+int lease_new(Connection *c, Lease **ret) {
+        Broker *b = c->broker;
+        Lease *l;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *l = (Lease) {
+                .broker = b,
+                .id = ++b->next_lease_id,
+                .connection = c,
+                .uid = c->uid,
+                .pid = c->pid,
+                .container_fd = -EBADF,
+        };
+        LIST_INSERT_HEAD(&c->leases, l, link);
+        *ret = l;
+        return 0;
+}
+
+LeasedDevice *lease_find_device(Lease *l, const char *bdf) {
+        for (size_t i = 0; i < l->n_devices; i++)
+                if (strcmp(l->devices[i].bdf, bdf) == 0)
+                        return &l->devices[i];
+        return NULL;
+}
+
+bool lease_has_group(Lease *l, const Group *g) {
+        for (size_t i = 0; i < l->n_groups; i++)
+                if (l->groups[i] == g)
+                        return true;
+        return false;
+}
+
+int lease_add_group(Lease *l, Group *g) {
+        Group **p;
+
+        p = reallocarray(l->groups, l->n_groups + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        l->groups = p;
+        l->groups[l->n_groups++] = g;
+        g->lease = l;
+        g->lease_id = l->id;
+        g->uid = l->uid;
+        return 0;
+}
+
+int lease_add_device(Lease *l, const LeasedDevice *d) {
+        LeasedDevice *p;
+
+        p = reallocarray(l->devices, l->n_devices + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        l->devices = p;
+        l->devices[l->n_devices++] = *d;
+        return 0;
+}
+
+static void device_teardown(LeasedDevice *d) {
+        for (uint32_t index = 0; index < VFIO_PCI_NUM_IRQS; index++) {
+                int r;
+
+                if (!(d->irq_indices & (1u << index)))
+                        continue;
+                r = vfio_device_disable_irq(d->fd, index);
+                if (r < 0)
+                        log_warning("%s: tearing down IRQ index %u: %s", d->bdf, index, strerror(-r));
+        }
+        d->irq_indices = 0;
+        d->fd = safe_close(d->fd);
+}
+
+void lease_release(Lease *l, const char *why) {
+        if (!l)
+                return;
+        log_info("lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        for (size_t i = 0; i < l->n_devices; i++)
+                device_teardown(&l->devices[i]);
+        for (size_t i = 0; i < l->n_groups; i++)
+                group_release(l->groups[i]);
+        safe_close(l->container_fd);
+        LIST_REMOVE(l, link);
+        free(l->devices);
+        free(l->groups);
+        free(l);
+}

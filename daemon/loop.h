@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The event loop.  A thin layer over libevent, which is used in loop.c only:
+ * the rest of the daemon sees Loop and Source.
+ */
+
+#include <stdint.h>
+
+typedef struct Loop Loop;
+typedef struct Source Source;
+
+/* Called with the fd's readiness; EV_READ-like semantics only. */
+typedef void (*SourceIoFn)(Source *s, int fd, void *userdata);
+typedef void (*SourceTimerFn)(Source *s, void *userdata);
+typedef void (*SourceSignalFn)(Source *s, int signo, void *userdata);
+
+int loop_new(Loop **ret);
+Loop *loop_free(Loop *loop);
+
+/* Watch @fd for readability until the source is freed. */
+int loop_add_io(Loop *loop, int fd, SourceIoFn fn, void *userdata, Source **ret);
+
+/* Fire once, @usec from now; re-arm with source_set_timer(). */
+int loop_add_timer(Loop *loop, uint64_t usec, SourceTimerFn fn, void *userdata, Source **ret);
+int source_set_timer(Source *s, uint64_t usec);
+
+int loop_add_signal(Loop *loop, int signo, SourceSignalFn fn, void *userdata, Source **ret);
+
+Source *source_free(Source *s);
+
+int loop_run(Loop *loop);
+void loop_exit(Loop *loop);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * client-dma [--hold] [--fork-child] BDF [BDF...]: an unprivileged client on
+ * libvfio-broker.  Acquires the first BDF with one MSI vector in a new lease
+ * and every further BDF into the same lease, one acquire each (so a sibling
+ * of the same IOMMU group joins the lease it already reserves).  For each
+ * device it maps a buffer of its own on the lease's container fd and has the
+ * edu device DMA it in and back out, each completion arriving on the
+ * broker's eventfd.  Then it releases the lease.
+ *   --hold        instead of releasing: print "holding" and sleep until killed
+ *   --fork-child  instead of releasing: fork a child that keeps every fd and
+ *                 sleeps until killed, print its pid, and exit
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edu.h"
+#include "vfio-broker.h"
+
+static int fail(vfio_broker *b, const char *what, int r) {
+        fprintf(stderr, "client-dma: %s: %s%s%s\n", what, strerror(-r),
+                b && *vfio_broker_error_message(b) ? ": " : "", b ? vfio_broker_error_message(b) : "");
+        return EXIT_FAILURE;
+}
+
+static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *bdf, uint64_t iova) {
+        int container, device, irq, r;
+        Edu edu;
+
+        container = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0);
+        device = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_DEVICE, bdf, 0, 0);
+        irq = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_IRQ, bdf, VFIO_BROKER_IRQ_MSI, 0);
+        if (container < 0 || device < 0 || irq < 0)
+                return fail(b, "the lease lacks an fd", -ENOENT);
+        printf("client-dma: uid %u, lease %llu, %s: container fd %d, device fd %d, MSI eventfd %d\n",
+               (unsigned) getuid(), (unsigned long long) vfio_broker_lease_id(lease), bdf, container, device, irq);
+        r = edu_open(&edu, device);
+        if (r < 0)
+                return fail(b, "edu_open", r);
+        r = edu_dma_roundtrip(&edu, container, irq, iova, (uint8_t) (0xa5 + iova / 0x100000));
+        edu_close(&edu);
+        if (r < 0)
+                return fail(b, "DMA round trip", r);
+        printf("client-dma: %s: DMA round trip through the broker's lease passed\n", bdf);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        const struct vfio_broker_irq_request msi = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
+        vfio_broker_lease *leases[16] = {};
+        bool hold = false, fork_child = false;
+        vfio_broker *b = NULL;
+        uint64_t lease_id = 0;
+        int i, n = 0, r;
+
+        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "--hold") == 0)
+                        hold = true;
+                else if (strcmp(argv[i], "--fork-child") == 0)
+                        fork_child = true;
+                else
+                        break;
+        }
+        if (i >= argc || argc - i > 16) {
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] BDF [BDF...]\n");
+                return EXIT_FAILURE;
+        }
+
+        r = vfio_broker_connect(NULL, &b);
+        if (r < 0)
+                return fail(NULL, "connect", r);
+        r = vfio_broker_hello(b, "client-dma");
+        if (r < 0)
+                return fail(b, "hello", r);
+        for (; i < argc; i++, n++) {
+                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = &msi, .n_irqs = 1 };
+
+                r = vfio_broker_acquire(b, lease_id, &want, 1, &leases[n]);
+                if (r < 0)
+                        return fail(b, "acquire", r);
+                lease_id = vfio_broker_lease_id(leases[n]);
+                /* Every acquire into the lease hands the same container again. */
+                if (dma_one(b, leases[n], argv[i], 0x100000 * (uint64_t) (n + 1)) != 0)
+                        return EXIT_FAILURE;
+        }
+        fflush(stdout);
+
+        if (fork_child) {
+                pid_t pid = fork();
+
+                if (pid < 0)
+                        return fail(b, "fork", -errno);
+                if (pid == 0)
+                        for (;;)
+                                pause(); /* keeps every fd of the lease, the device fds among them */
+                printf("client-dma: child %d keeps the device fds\n", (int) pid);
+                return EXIT_SUCCESS; /* no release: the broker sees us go */
+        }
+        if (hold) {
+                printf("client-dma: holding (pid %d)\n", (int) getpid());
+                fflush(stdout);
+                for (;;)
+                        pause();
+        }
+        for (int k = 0; k < n; k++)
+                vfio_broker_lease_free(leases[k]);
+        r = vfio_broker_release(b, lease_id);
+        if (r != 0)
+                return fail(b, "release (expected the groups to be free at once)", r < 0 ? r : -EBUSY);
+        printf("client-dma: released lease %llu\n", (unsigned long long) lease_id);
+        vfio_broker_disconnect(b);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fds-dma BDF: run under "vfio-brokerctl run --irq BDF:msi BDF -- fds-dma BDF".
+ * Knows nothing of the broker: finds its fds in $VFIO_BROKER_FDS
+ * ("container=3 device:BDF=4 msi:BDF:0=5 ...") and does the edu DMA round trip.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edu.h"
+
+/* The fd named @name in $VFIO_BROKER_FDS, or -1. */
+static int find_fd(const char *fds, const char *name) {
+        size_t len = strlen(name);
+
+        for (const char *p = fds; p && *p;) {
+                const char *end = strchr(p, ' ');
+
+                if (strncmp(p, name, len) == 0 && p[len] == '=')
+                        return atoi(p + len + 1);
+                p = end ? end + 1 : NULL;
+        }
+        return -1;
+}
+
+int main(int argc, char **argv) {
+        const char *fds = getenv("VFIO_BROKER_FDS");
+        char name[64];
+        int container, device, irq, r;
+        Edu edu;
+
+        if (argc != 2 || !fds) {
+                fprintf(stderr, "usage: VFIO_BROKER_FDS=... fds-dma BDF\n");
+                return EXIT_FAILURE;
+        }
+        printf("fds-dma: VFIO_BROKER_FDS=%s\n", fds);
+        container = find_fd(fds, "container");
+        snprintf(name, sizeof(name), "device:%s", argv[1]);
+        device = find_fd(fds, name);
+        snprintf(name, sizeof(name), "msi:%s:0", argv[1]);
+        irq = find_fd(fds, name);
+        if (container < 0 || device < 0 || irq < 0) {
+                fprintf(stderr, "fds-dma: VFIO_BROKER_FDS lacks the container, device or msi fd\n");
+                return EXIT_FAILURE;
+        }
+        r = edu_open(&edu, device);
+        if (r < 0) {
+                fprintf(stderr, "fds-dma: edu_open: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = edu_dma_roundtrip(&edu, container, irq, 0x300000, 0x3c);
+        if (r < 0) {
+                fprintf(stderr, "fds-dma: DMA round trip: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        printf("fds-dma: DMA round trip with fds from VFIO_BROKER_FDS passed\n");
+        return EXIT_SUCCESS;
+}

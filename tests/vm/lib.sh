@@ -1,0 +1,67 @@
+# Sourced by the scenarios: running the broker and clients in the guest.
+BROKER_LOG=/tmp/vfio-brokerd.log
+
+# Reports on stderr, so that it shows even inside $(...) or behind >/dev/null.
+fail() {
+	{
+		echo "FAIL: $*"
+		echo "--- broker log"
+		cat "$BROKER_LOG" 2>/dev/null
+	} >&2
+	exit 1
+}
+
+as_alice() { runas 1000 1000 "$@"; }
+as_bob() { runas 1001 1001 "$@"; }
+
+# start_broker [OPTIONS]: vfio-brokerd in the background, waiting for its socket.
+start_broker() {
+	rm -f /run/vfio-broker/broker.sock
+	vfio-brokerd "$@" >>"$BROKER_LOG" 2>&1 &
+	BROKER_PID=$!
+	for _ in $(seq 100); do
+		[ -S /run/vfio-broker/broker.sock ] && return 0
+		usleep 20000
+	done
+	fail "vfio-brokerd did not come up"
+}
+
+stop_broker() {
+	kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+	true
+}
+
+# state BDF: free, leased, quarantined or unavailable, as vfio-brokerctl list says.
+state() {
+	vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $6 }'
+}
+
+# Milliseconds since boot.
+now_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# wait_state BDF STATE MS: poll until BDF is in STATE; fails after MS milliseconds.
+# Prints how long it took.
+wait_state() {
+	start=$(now_ms)
+	while :; do
+		s=$(state "$1")
+		[ "$s" = "$2" ] && { echo $(($(now_ms) - start)); return 0; }
+		[ $(($(now_ms) - start)) -gt "$3" ] && fail "$1 is '$s', not '$2', after $3 ms"
+		usleep 10000
+	done
+}
+
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# hold BDF: a client of alice's holds BDF in the background; its pid goes to
+# $HOLDER (not printed: a background child would keep a $(...) pipe open).
+hold() {
+	runas 1000 1000 client-dma --hold "$1" >/tmp/hold.log 2>&1 </dev/null &
+	for _ in $(seq 250); do grep -q holding /tmp/hold.log && break; usleep 20000; done
+	grep -q holding /tmp/hold.log || { cat /tmp/hold.log >&2; fail "alice's client did not get $1"; }
+	HOLDER=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' /tmp/hold.log)
+}

@@ -1,0 +1,15 @@
+# An unprivileged client on libvfio-broker: DMA through the broker's lease.
+. /tests/lib.sh
+start_broker --unsafe-allow-any-user
+[ "$(as_alice id -u)" = 1000 ] || fail "as_alice does not run as uid 1000"
+group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/iommu_group)")
+if as_alice sh -c "exec 3<>/dev/vfio/$group" 2>/dev/null; then
+	fail "alice can open /dev/vfio/$group herself: the test proves nothing"
+fi
+echo "broker-dma: alice (uid 1000) cannot open /dev/vfio/$group herself"
+[ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 is not free at start"
+as_alice client-dma 0000:00:03.0 || fail "client-dma"
+[ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 not free after release"
+grep -q "granted to uid 1000" "$BROKER_LOG" || fail "no grant logged"
+stop_broker
+echo "broker-dma: passed"
