@@ -1,3 +1,17 @@
-# scripts/demo: a DMA round trip with the first edu device.
-echo "demo: edu device 0000:00:03.0 is bound to $(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/driver)")"
-raw-dma 0000:00:03.0
+# scripts/demo: the main job, narrated.  Every line meant for the reader starts with "demo:".
+. /tests/lib.sh
+say() { sed 's/^/demo:   /'; }
+start_broker --unsafe-allow-any-user
+echo "demo: vfio-brokerd is running as root. What it can hand out (vfio-brokerctl list):"
+vfio-brokerctl list | say
+group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/iommu_group)")
+echo "demo: alice (uid 1000) tries to open /dev/vfio/$group herself:"
+as_alice sh -c "exec 3<>/dev/vfio/$group" 2>&1 | say || true
+echo "demo: alice asks the broker instead:"
+echo "demo:   \$ vfio-brokerctl run --irq 0000:00:03.0:msi 0000:00:03.0 -- fds-dma 0000:00:03.0"
+rc=0
+as_alice vfio-brokerctl run --irq 0000:00:03.0:msi 0000:00:03.0 -- fds-dma 0000:00:03.0 >/tmp/run.log 2>&1 || rc=$?
+say </tmp/run.log
+[ "$rc" = 0 ] || fail "the DMA through the broker failed"
+echo "demo: the command exited; 0000:00:03.0 is $(state 0000:00:03.0) again."
+stop_broker

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A sysfs tree in a temporary directory, shaped like the test bed's: PCI
+ * devices with vendor/device/class, driver and iommu_group links.
+ */
+
+#include <limits.h>
+
+typedef struct FakeSysfs {
+        char root[PATH_MAX];
+} FakeSysfs;
+
+void fake_sysfs_init(FakeSysfs *f);
+/* A device; @driver NULL for none, @group < 0 for none. */
+void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const char *device,
+                    const char *class_code, const char *driver, int group);
+void fake_sysfs_done(FakeSysfs *f);

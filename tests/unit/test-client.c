@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfio-broker against the broker's own core, run in a child process on a
+ * socket of its own with a fake sysfs tree: the calls, their errno mapping
+ * and the broker's messages.  (Leases with real fds are proven in the vm suite.)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "fake-sysfs.h"
+#include "test.h"
+#include "vfio-broker.h"
+
+static FakeSysfs fs;
+static char socket_path[PATH_MAX];
+static pid_t broker_pid;
+
+static void start_broker(void) {
+        BrokerConfig config = {};
+        Broker *b;
+        Loop *loop;
+
+        fake_sysfs_init(&fs);
+        fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        fake_sysfs_add(&fs, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
+        fake_sysfs_add(&fs, "0000:02:02.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4);
+        snprintf(socket_path, sizeof(socket_path), "%s/broker.sock", fs.root);
+        config.socket_path = socket_path;
+        config.sysfs_root = fs.root;
+
+        broker_pid = fork();
+        CHECK(broker_pid >= 0);
+        if (broker_pid == 0) {
+                CHECK_EQ_INT(loop_new(&loop), 0);
+                CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
+                CHECK_EQ_INT(broker_listen(b, socket_path), 0);
+                loop_run(loop);
+                _exit(0);
+        }
+        for (int i = 0; i < 500 && access(socket_path, F_OK) < 0; i++)
+                usleep(10000);
+        CHECK(access(socket_path, F_OK) == 0);
+}
+
+static void stop_broker(void) {
+        kill(broker_pid, SIGKILL);
+        waitpid(broker_pid, NULL, 0);
+        fake_sysfs_done(&fs);
+}
+
+static void test_calls(void) {
+        struct vfio_broker_device *devices = NULL;
+        struct vfio_broker_device_info *info = NULL;
+        struct vfio_broker_device_request want = { .bdf = "0000:02:02.0" };
+        vfio_broker_lease *lease = NULL;
+        vfio_broker *b = NULL;
+        size_t n;
+
+        CHECK_EQ_INT(vfio_broker_connect("/nonexistent/socket", &b), -ENOENT);
+        CHECK_EQ_INT(vfio_broker_connect(socket_path, &b), 0);
+
+        /* Nothing before hello: the broker hangs up. */
+        CHECK_EQ_INT(vfio_broker_list_devices(b, &devices, &n), -EPROTO);
+        CHECK(strstr(vfio_broker_error_message(b), "before Hello"));
+        b = vfio_broker_disconnect(b);
+
+        setenv("VFIO_BROKER_SOCKET", socket_path, 1);
+        CHECK_EQ_INT(vfio_broker_connect(NULL, &b), 0);
+        CHECK_EQ_INT(vfio_broker_hello(b, "test-client"), 0);
+        CHECK_EQ_STR(vfio_broker_error_message(b), "");
+
+        CHECK_EQ_INT(vfio_broker_list_devices(b, &devices, &n), 0);
+        CHECK_EQ_INT(n, 3);
+        CHECK_EQ_STR(devices[0].bdf, "0000:00:03.0");
+        CHECK_EQ_INT(devices[0].state, VFIO_BROKER_DEVICE_FREE);
+        CHECK_EQ_INT(devices[0].vendor, 0x1234);
+        CHECK_EQ_INT(devices[1].state, VFIO_BROKER_DEVICE_UNAVAILABLE);
+        CHECK(strstr(devices[1].reason, "e1000e"));
+        free(devices);
+
+        CHECK_EQ_INT(vfio_broker_acquire(b, 0, &want, 1, &lease), -ENXIO);
+        CHECK(strstr(vfio_broker_error_message(b), "0000:02:02.0 is bound to e1000e"));
+        CHECK(!lease);
+        want.bdf = "0000:02:01.0";
+        CHECK_EQ_INT(vfio_broker_acquire(b, 0, &want, 1, &lease), -EPERM);
+        CHECK(strstr(vfio_broker_error_message(b), "not viable"));
+        want.bdf = "0000:05:00.0";
+        CHECK_EQ_INT(vfio_broker_acquire(b, 0, &want, 1, &lease), -ENODEV);
+        CHECK_EQ_INT(vfio_broker_acquire(b, 0, &want, 0, &lease), -EINVAL);
+        CHECK_EQ_INT(vfio_broker_release(b, 12), -ENOENT);
+        CHECK(strstr(vfio_broker_error_message(b), "no lease 12"));
+
+        CHECK_EQ_INT(vfio_broker_device_info(b, "0000:02:02.0", &info), 0);
+        CHECK_EQ_STR(info->device.driver, "e1000e");
+        CHECK_EQ_INT(info->n_regions, 0);
+        vfio_broker_device_info_free(info);
+        CHECK_EQ_INT(vfio_broker_device_info(b, "nonsense", &info), -EINVAL);
+
+        /* Still one healthy connection after all the refusals. */
+        CHECK_EQ_INT(vfio_broker_list_devices(b, &devices, &n), 0);
+        free(devices);
+        CHECK(vfio_broker_lease_find_fd(NULL, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0) == -EINVAL);
+        vfio_broker_disconnect(b);
+}
+
+int main(void) {
+        start_broker();
+        RUN(test_calls);
+        stop_broker();
+        return 0;
+}
