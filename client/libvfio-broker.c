@@ -67,11 +67,13 @@ const char *vfio_broker_error_message(const vfio_broker *b) {
 }
 
 /*
- * Send @req, wait for its reply.  On success *ret holds the reply and @fds
- * the fds that came with it, one per role listed.  A broker error becomes
- * -errno with the message kept for vfio_broker_error_message().
+ * Send @req, wait for its reply, which must carry the result @want.  On
+ * success *ret holds the reply and @fds the fds that came with it, one per
+ * role listed.  A broker error becomes -errno with the message kept for
+ * vfio_broker_error_message().
  */
-static int call(vfio_broker *b, Vfiobroker__Request *req, Reply **ret, int *fds, size_t *ret_n_fds) {
+static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__ResultCase want,
+                Reply **ret, int *fds, size_t *ret_n_fds) {
         _cleanup_free_ uint8_t *buf = NULL;
         int local_fds[VFIO_BROKER_MAX_FDS];
         size_t n_fds = 0;
@@ -99,11 +101,12 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Reply **ret, int *fds,
                 return (int) n;
 
         reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
-        if (!reply || reply->id != req->id || reply->n_fds != n_fds) {
+        if (!reply || reply->id != req->id || reply->n_fds != n_fds ||
+            (!reply->error && reply->result_case != want)) {
                 close_many(fds, n_fds);
                 if (reply)
                         vfiobroker__reply__free_unpacked(reply, NULL);
-                snprintf(b->error, sizeof(b->error), "the broker's reply was malformed");
+                snprintf(b->error, sizeof(b->error), "the broker's reply was malformed or not the one asked for");
                 return -EBADMSG;
         }
         if (reply->error) {
@@ -122,14 +125,6 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Reply **ret, int *fds,
         return 0;
 }
 
-/* The reply must carry the result the request asked for. */
-static int expect(vfio_broker *b, Reply *reply, Vfiobroker__Reply__ResultCase want) {
-        if (reply->result_case == want)
-                return 0;
-        snprintf(b->error, sizeof(b->error), "the broker answered with an unexpected result");
-        return -EBADMSG;
-}
-
 int vfio_broker_hello(vfio_broker *b, const char *client_name) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__HelloRequest hello = VFIOBROKER__HELLO_REQUEST__INIT;
@@ -140,11 +135,10 @@ int vfio_broker_hello(vfio_broker *b, const char *client_name) {
         hello.client_name = (char *) (client_name ? client_name : "");
         req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
         req.hello = &hello;
-        r = call(b, &req, &reply, NULL, NULL);
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_HELLO, &reply, NULL, NULL);
         if (r < 0)
                 return r;
-        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_HELLO);
-        if (r >= 0 && reply->hello->protocol_version != VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1)
+        if (reply->hello->protocol_version != VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1)
                 r = -EPROTONOSUPPORT;
         vfiobroker__reply__free_unpacked(reply, NULL);
         return r;
@@ -176,12 +170,9 @@ int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, si
 
         req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;
         req.list_devices = &list;
-        r = call(b, &req, &reply, NULL, NULL);
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_LIST_DEVICES, &reply, NULL, NULL);
         if (r < 0)
                 return r;
-        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_LIST_DEVICES);
-        if (r < 0)
-                goto out;
         devices = calloc(reply->list_devices->n_devices + 1, sizeof(*devices));
         if (!devices) {
                 r = -ENOMEM;
@@ -269,12 +260,10 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
         req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
         req.acquire = &acquire;
 
-        r = call(b, &req, &reply, fds, &n_fds);
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_ACQUIRE, &reply, fds, &n_fds);
         if (r < 0)
                 return r;
-        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_ACQUIRE);
-        if (r >= 0)
-                r = lease_from_reply(reply, fds, n_fds, ret);
+        r = lease_from_reply(reply, fds, n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
         vfiobroker__reply__free_unpacked(reply, NULL);
@@ -335,12 +324,10 @@ int vfio_broker_release(vfio_broker *b, uint64_t lease_id) {
         release.lease_id = lease_id;
         req.op_case = VFIOBROKER__REQUEST__OP_RELEASE;
         req.release = &release;
-        r = call(b, &req, &reply, NULL, NULL);
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_RELEASE, &reply, NULL, NULL);
         if (r < 0)
                 return r;
-        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_RELEASE);
-        if (r >= 0)
-                r = reply->release->quarantined ? 1 : 0;
+        r = reply->release->quarantined ? 1 : 0;
         vfiobroker__reply__free_unpacked(reply, NULL);
         return r;
 }
@@ -358,12 +345,11 @@ int vfio_broker_device_info(vfio_broker *b, const char *bdf, struct vfio_broker_
         di.bdf = (char *) bdf;
         req.op_case = VFIOBROKER__REQUEST__OP_DEVICE_INFO;
         req.device_info = &di;
-        r = call(b, &req, &reply, NULL, NULL);
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_DEVICE_INFO, &reply, NULL, NULL);
         if (r < 0)
                 return r;
-        r = expect(b, reply, VFIOBROKER__REPLY__RESULT_DEVICE_INFO);
-        if (r < 0 || !reply->device_info->device) {
-                r = r < 0 ? r : -EBADMSG;
+        if (!reply->device_info->device) {
+                r = -EBADMSG;
                 goto out;
         }
         d = reply->device_info;

@@ -77,6 +77,16 @@ static int source_new(Loop *loop, int fd, short what, event_callback_fn cb, void
         return 0;
 }
 
+/* Arm @s without a timeout and hand it out, or free it. */
+static int source_start(Source *s, Source **ret) {
+        if (event_add(s->ev, NULL) < 0) {
+                source_free(s);
+                return -EIO;
+        }
+        *ret = s;
+        return 0;
+}
+
 int loop_add_io(Loop *loop, int fd, SourceIoFn fn, void *userdata, Source **ret) {
         Source *s;
         int r;
@@ -85,12 +95,7 @@ int loop_add_io(Loop *loop, int fd, SourceIoFn fn, void *userdata, Source **ret)
         if (r < 0)
                 return r;
         s->fn.io = fn;
-        if (event_add(s->ev, NULL) < 0) {
-                source_free(s);
-                return -EIO;
-        }
-        *ret = s;
-        return 0;
+        return source_start(s, ret);
 }
 
 int source_set_timer(Source *s, uint64_t usec) {
@@ -124,12 +129,7 @@ int loop_add_signal(Loop *loop, int signo, SourceSignalFn fn, void *userdata, So
         if (r < 0)
                 return r;
         s->fn.signal = fn;
-        if (event_add(s->ev, NULL) < 0) {
-                source_free(s);
-                return -EIO;
-        }
-        *ret = s;
-        return 0;
+        return source_start(s, ret);
 }
 
 Source *source_free(Source *s) {

@@ -65,3 +65,13 @@ hold() {
 	grep -q holding /tmp/hold.log || { cat /tmp/hold.log >&2; fail "alice's client did not get $1"; }
 	HOLDER=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' /tmp/hold.log)
 }
+
+# refused AS BDF PATTERN: "vfio-brokerctl run BDF -- true" run by AS (as_alice,
+# as_bob) must be refused: exit 125 with PATTERN (grep -E) in its message.
+refused() {
+	rc=0
+	"$1" vfio-brokerctl run "$2" -- true 2>/tmp/err || rc=$?
+	cat /tmp/err
+	[ "$rc" = 125 ] || fail "$1 $2: exited $rc, not refused (125)"
+	grep -qE "$3" /tmp/err || fail "$1 $2: the refusal does not say '$3'"
+}
