@@ -97,7 +97,10 @@ int main(int argc, char **argv) {
                         for (;;)
                                 pause(); /* keeps every fd of the lease, the device fds among them */
                 printf("client-dma: child %d keeps the device fds\n", (int) pid);
-                return EXIT_SUCCESS; /* no release: the broker sees us go */
+                for (int k = 0; k < n; k++)
+                        vfio_broker_lease_free(leases[k]); /* our copies; the child keeps its own */
+                vfio_broker_disconnect(b);                  /* no release: the broker sees us go */
+                return EXIT_SUCCESS;
         }
         if (hold) {
                 printf("client-dma: holding (pid %d)\n", (int) getpid());

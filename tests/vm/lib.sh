@@ -26,9 +26,16 @@ start_broker() {
 	fail "vfio-brokerd did not come up"
 }
 
+# stop_broker: SIGTERM, then the broker must exit 0 with no sanitizer report
+# in its log (the ASan+UBSan build reports leaks and errors there).
 stop_broker() {
-	kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
-	true
+	kill "$BROKER_PID" || fail "vfio-brokerd is gone before the end"
+	rc=0
+	wait "$BROKER_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "vfio-brokerd exited $rc"
+	if grep -qE 'Sanitizer|runtime error' "$BROKER_LOG"; then
+		fail "sanitizer report from vfio-brokerd"
+	fi
 }
 
 # state BDF: free, leased, quarantined or unavailable, as vfio-brokerctl list says.
