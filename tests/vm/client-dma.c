@@ -10,8 +10,10 @@
  *   --hold        instead of releasing: print "holding" and sleep until killed
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
+ *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +28,27 @@ static int fail(vfio_broker *b, const char *what, int r) {
         return EXIT_FAILURE;
 }
 
+static bool intx;
+
 static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *bdf, uint64_t iova) {
-        int container, device, irq, r;
+        enum vfio_broker_irq_type type = intx ? VFIO_BROKER_IRQ_INTX : VFIO_BROKER_IRQ_MSI;
+        int container, device, irq, unmask = -1, r;
         Edu edu;
 
         container = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0);
         device = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_DEVICE, bdf, 0, 0);
-        irq = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_IRQ, bdf, VFIO_BROKER_IRQ_MSI, 0);
-        if (container < 0 || device < 0 || irq < 0)
+        irq = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_IRQ, bdf, type, 0);
+        if (intx)
+                unmask = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_UNMASK, bdf, type, 0);
+        if (container < 0 || device < 0 || irq < 0 || (intx && unmask < 0))
                 return fail(b, "the lease lacks an fd", -ENOENT);
-        printf("client-dma: uid %u, lease %llu, %s: container fd %d, device fd %d, MSI eventfd %d\n",
-               (unsigned) getuid(), (unsigned long long) vfio_broker_lease_id(lease), bdf, container, device, irq);
+        printf("client-dma: uid %u, lease %llu, %s: container fd %d, device fd %d, %s eventfd %d%s\n",
+               (unsigned) getuid(), (unsigned long long) vfio_broker_lease_id(lease), bdf, container, device,
+               intx ? "INTx" : "MSI", irq, intx ? " (+ unmask eventfd)" : "");
         r = edu_open(&edu, device);
         if (r < 0)
                 return fail(b, "edu_open", r);
-        r = edu_dma_roundtrip(&edu, container, irq, iova, (uint8_t) (0xa5 + iova / 0x100000));
+        r = edu_dma_roundtrip(&edu, container, irq, unmask, iova, (uint8_t) (0xa5 + iova / 0x100000));
         edu_close(&edu);
         if (r < 0)
                 return fail(b, "DMA round trip", r);
@@ -49,7 +57,7 @@ static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *b
 }
 
 int main(int argc, char **argv) {
-        const struct vfio_broker_irq_request msi = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
+        struct vfio_broker_irq_request irq_want = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
         vfio_broker_lease *leases[16] = {};
         bool hold = false, fork_child = false;
         vfio_broker *b = NULL;
@@ -61,14 +69,18 @@ int main(int argc, char **argv) {
                         hold = true;
                 else if (strcmp(argv[i], "--fork-child") == 0)
                         fork_child = true;
+                else if (strcmp(argv[i], "--intx") == 0)
+                        intx = true;
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
+        if (intx)
+                irq_want.type = VFIO_BROKER_IRQ_INTX;
         r = vfio_broker_connect(NULL, &b);
         if (r < 0)
                 return fail(NULL, "connect", r);
@@ -76,7 +88,7 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail(b, "hello", r);
         for (; i < argc; i++, n++) {
-                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = &msi, .n_irqs = 1 };
+                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = &irq_want, .n_irqs = 1 };
 
                 r = vfio_broker_acquire(b, lease_id, &want, 1, &leases[n]);
                 if (r < 0)

@@ -122,7 +122,7 @@ uint8_t edu_pattern(uint8_t seed, size_t i) {
         return (uint8_t) (seed + i * 7 + (i >> 8));
 }
 
-static int wait_irq(Edu *edu, int irq_fd, const char *what) {
+static int wait_irq(Edu *edu, int irq_fd, int unmask_fd, const char *what) {
         struct pollfd p = { .fd = irq_fd, .events = POLLIN };
         uint64_t count;
         uint32_t status;
@@ -139,6 +139,13 @@ static int wait_irq(Edu *edu, int irq_fd, const char *what) {
                 return -EIO;
         status = edu_read(edu, EDU_IRQ_STATUS);
         edu_write(edu, EDU_IRQ_ACK, status);
+        if (unmask_fd >= 0) {
+                uint64_t one = 1;
+
+                /* The device lowered its line: let VFIO unmask it for the next one. */
+                if (write(unmask_fd, &one, sizeof(one)) != sizeof(one))
+                        return -EIO;
+        }
         if (!(status & EDU_IRQ_DMA)) {
                 fprintf(stderr, "edu: interrupt after %s has status 0x%x, not DMA done\n", what, status);
                 return -EIO;
@@ -147,12 +154,12 @@ static int wait_irq(Edu *edu, int irq_fd, const char *what) {
         return 0;
 }
 
-static int dma(Edu *edu, int irq_fd, uint64_t src, uint64_t dst, uint32_t cmd, const char *what) {
+static int dma(Edu *edu, int irq_fd, int unmask_fd, uint64_t src, uint64_t dst, uint32_t cmd, const char *what) {
         edu_write(edu, EDU_DMA_SRC, (uint32_t) src);
         edu_write(edu, EDU_DMA_DST, (uint32_t) dst);
         edu_write(edu, EDU_DMA_COUNT, EDU_TRANSFER);
         edu_write(edu, EDU_DMA_CMD, cmd | EDU_DMA_RUN | EDU_DMA_IRQ);
-        return wait_irq(edu, irq_fd, what);
+        return wait_irq(edu, irq_fd, unmask_fd, what);
 }
 
 static int map_dma(int container_fd, void *vaddr, uint64_t iova, size_t size) {
@@ -175,7 +182,7 @@ static void unmap_dma(int container_fd, uint64_t iova, size_t size) {
         (void) ioctl(container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
 }
 
-int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, uint64_t iova, uint8_t seed) {
+int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed) {
         const size_t page = EDU_BUFFER_SIZE;
         uint8_t *buf;
         size_t bad = 0;
@@ -192,9 +199,9 @@ int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, uint64_t iova, uin
                 fprintf(stderr, "edu: VFIO_IOMMU_MAP_DMA: %s\n", strerror(-r));
                 goto out;
         }
-        r = dma(edu, irq_fd, iova, EDU_BUFFER, 0, "buffer -> device");
+        r = dma(edu, irq_fd, unmask_fd, iova, EDU_BUFFER, 0, "buffer -> device");
         if (r >= 0)
-                r = dma(edu, irq_fd, EDU_BUFFER, iova + page, EDU_DMA_TO_RAM, "device -> second buffer");
+                r = dma(edu, irq_fd, unmask_fd, EDU_BUFFER, iova + page, EDU_DMA_TO_RAM, "device -> second buffer");
         unmap_dma(container_fd, iova, 2 * page);
         if (r < 0)
                 goto out;

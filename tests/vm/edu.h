@@ -26,10 +26,12 @@ int edu_set_msi(int device_fd, int irq_fd);
 /*
  * Copy a buffer into the device and back out to a second buffer by DMA through
  * the IOMMU mappings it makes on @container_fd at @iova, waiting for each
- * completion interrupt on @irq_fd.  Returns 0 when the bytes came back intact
- * and both interrupts arrived, -errno otherwise, after printing the cause.
+ * completion interrupt on @irq_fd.  With INTx, @unmask_fd (else -1) is the
+ * eventfd that unmasks the line VFIO masked when it fired.  Returns 0 when
+ * the bytes came back intact and both interrupts arrived, -errno otherwise,
+ * after printing the cause.
  */
-int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, uint64_t iova, uint8_t seed);
+int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed);
 
 /* The byte edu_dma_roundtrip() expects at @i of the buffer for @seed. */
 uint8_t edu_pattern(uint8_t seed, size_t i);

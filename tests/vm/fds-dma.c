@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "fds-dma: edu_open: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
-        r = edu_dma_roundtrip(&edu, container, irq, 0x300000, 0x3c);
+        r = edu_dma_roundtrip(&edu, container, irq, -1, 0x300000, 0x3c);
         if (r < 0) {
                 fprintf(stderr, "fds-dma: DMA round trip: %s\n", strerror(-r));
                 return EXIT_FAILURE;

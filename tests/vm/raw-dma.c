@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail("VFIO_DEVICE_SET_IRQS(MSI)", -r);
 
-        r = edu_dma_roundtrip(&edu, container, irq, 0x100000, 0x5a);
+        r = edu_dma_roundtrip(&edu, container, irq, -1, 0x100000, 0x5a);
         if (r < 0)
                 return fail("DMA round trip", -r);
         edu_close(&edu);

@@ -10,6 +10,8 @@ echo "broker-dma: alice (uid 1000) cannot open /dev/vfio/$group herself"
 [ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 is not free at start"
 as_alice client-dma 0000:00:03.0 || fail "client-dma"
 [ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 not free after release"
+as_alice client-dma --intx 0000:00:04.0 || fail "client-dma with INTx"
+[ "$(state 0000:00:04.0)" = free ] || fail "0000:00:04.0 not free after release"
 grep -q "granted to uid 1000" "$BROKER_LOG" || fail "no grant logged"
 stop_broker
 echo "broker-dma: passed"
