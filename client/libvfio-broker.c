@@ -155,7 +155,9 @@ static void copy_device(struct vfio_broker_device *d, const Vfiobroker__Device *
                 .noiommu = v->noiommu,
                 .lease_id = v->lease_id,
                 .holder_uid = v->holder_uid,
+                .allowed = v->allowed,
         };
+        snprintf(d->grant, sizeof(d->grant), "%s", v->grant);
         snprintf(d->bdf, sizeof(d->bdf), "%s", v->bdf);
         snprintf(d->driver, sizeof(d->driver), "%s", v->driver);
         snprintf(d->reason, sizeof(d->reason), "%s", v->reason);

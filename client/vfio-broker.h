@@ -64,6 +64,8 @@ enum vfio_broker_device_state {
  * @lease_id: leased or quarantined: the lease
  * @holder_uid: leased or quarantined: the uid of that lease
  * @reason: unavailable: why, in words
+ * @allowed: the broker's policy lets this caller lease it
+ * @grant: when allowed, the name of the grant that does
  */
 struct vfio_broker_device {
         char bdf[13];
@@ -78,6 +80,8 @@ struct vfio_broker_device {
         uint64_t lease_id;
         uint32_t holder_uid;
         char reason[256];
+        bool allowed;
+        char grant[65];
 };
 
 /**

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bdf.h"
+#include "policy-load.h"
 #include "util.h"
 #include "vfio-broker.h"
 
@@ -48,7 +49,12 @@ static void usage(FILE *f) {
                 "                                      acquire the devices, run COMMAND with their fds,\n"
                 "                                      release when it exits; TYPE is intx, msi, msix,\n"
                 "                                      err or req.  COMMAND finds its fds in\n"
-                "                                      $VFIO_BROKER_FDS.\n\n"
+                "                                      $VFIO_BROKER_FDS.\n"
+                "  policy check FILE...                validate policy files and summarise them\n"
+                "  policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
+                "                 [--policy FILE] [--policy-dir DIR] BDF\n"
+                "                                      the decision for that identity, and the grant\n"
+                "                                      behind it; touches no device\n\n"
                 "The socket defaults to $VFIO_BROKER_SOCKET, else %s.\n"
                 "run exits with COMMAND's status, or %d when the broker refused.\n",
                 VFIO_BROKER_DEFAULT_SOCKET, EXIT_BROKER);
@@ -102,6 +108,9 @@ static json_object *device_json(const struct vfio_broker_device *d) {
         }
         if (d->reason[0])
                 json_object_object_add(o, "reason", json_object_new_string(d->reason));
+        json_object_object_add(o, "allowed", json_object_new_boolean(d->allowed));
+        if (d->allowed)
+                json_object_object_add(o, "grant", json_object_new_string(d->grant));
         return o;
 }
 
@@ -136,8 +145,8 @@ static int cmd_list(int argc, char **argv) {
                 puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(a);
         } else {
-                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-5s  %s\n",
-                       "DEVICE", "ID", "CLASS", "GROUP", "DRIVER", "STATE", "RESET", "DETAIL");
+                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-5s  %-5s  %s\n",
+                       "DEVICE", "ID", "CLASS", "GROUP", "DRIVER", "STATE", "RESET", "YOURS", "DETAIL");
                 for (size_t i = 0; i < n; i++) {
                         const struct vfio_broker_device *d = &devices[i];
                         char detail[300] = "";
@@ -147,9 +156,10 @@ static int cmd_list(int argc, char **argv) {
                                          (unsigned long long) d->lease_id, d->holder_uid);
                         else
                                 snprintf(detail, sizeof(detail), "%s", d->reason);
-                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-5s  %s\n", d->bdf, d->vendor,
+                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-5s  %-5s  %s\n", d->bdf, d->vendor,
                                d->device, d->class_code, d->iommu_group, d->driver[0] ? d->driver : "-",
-                               state_name(d->state), d->resettable ? "yes" : "no", detail);
+                               state_name(d->state), d->resettable ? "yes" : "no", d->allowed ? "yes" : "no",
+                               detail);
                 }
         }
         free(devices);
@@ -181,6 +191,8 @@ static int cmd_info(int argc, char **argv) {
         printf("state:       %s%s%s\n", state_name(info->device.state), info->device.reason[0] ? ": " : "",
                info->device.reason);
         printf("resettable:  %s\n", info->device.resettable ? "yes" : "no");
+        printf("yours:       %s%s\n", info->device.allowed ? "yes, by grant " : "no: no grant of the policy covers you",
+               info->device.allowed ? info->device.grant : "");
         if (info->n_regions == 0 && info->n_irqs == 0)
                 printf("(VFIO was not asked: the device is leased by someone else or cannot be opened)\n");
         else
@@ -194,6 +206,181 @@ static int cmd_info(int argc, char **argv) {
         vfio_broker_device_info_free(info);
         vfio_broker_disconnect(b);
         return EXIT_SUCCESS;
+}
+
+static void print_policy_error(const PolicyError *err) {
+        if (err->line > 0)
+                fprintf(stderr, "%s:%u: %s\n", err->file, err->line, err->message);
+        else
+                fprintf(stderr, "%s: %s\n", err->file, err->message);
+}
+
+static void print_strv(const char *key, char *const *v, size_t n) {
+        if (n == 0)
+                return;
+        printf(" %s=", key);
+        for (size_t i = 0; i < n; i++)
+                printf("%s%s", i ? "," : "", v[i]);
+}
+
+static int cmd_policy_check(int argc, char **argv) {
+        PolicyError err = {};
+        Policy p;
+
+        if (argc < 2) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        if (policy_load_files(&p, argv + 1, (size_t) argc - 1, &policy_nss_resolver, &err) < 0) {
+                print_policy_error(&err);
+                return EXIT_FAILURE;
+        }
+        printf("policy ok: %zu pool(s), %zu grant(s); AllowUnsafeInterrupts=%s AllowNoIommu=%s ResetRequired=%s\n",
+               p.n_pools, p.n_grants, p.allow_unsafe_interrupts ? "yes" : "no", p.allow_noiommu ? "yes" : "no",
+               p.reset_required ? "yes" : "no");
+        for (size_t i = 0; i < p.n_pools; i++)
+                printf("pool %s (%s:%u): %zu address(es), %zu id(s), %zu class(es), %zu group(s)\n", p.pools[i].name,
+                       p.pools[i].file, p.pools[i].line, p.pools[i].n_devices, p.pools[i].n_ids,
+                       p.pools[i].n_classes, p.pools[i].n_groups);
+        for (size_t i = 0; i < p.n_grants; i++) {
+                const Grant *g = &p.grants[i];
+
+                printf("grant %s (%s:%u):", g->name, g->file, g->line);
+                print_strv("Pool", g->pool_names, g->n_pool_names);
+                print_strv("User", g->users, g->n_users);
+                print_strv("Group", g->groups, g->n_groups);
+                print_strv("Cgroup", g->cgroups, g->n_cgroups);
+                print_strv("SecurityLabel", g->labels, g->n_labels);
+                if (g->has_max_devices)
+                        printf(" MaxDevices=%u", g->max_devices);
+                if (g->has_memlock)
+                        printf(" MemlockLimit=%llu", (unsigned long long) g->memlock);
+                printf("\n");
+        }
+        policy_done(&p);
+        return EXIT_SUCCESS;
+}
+
+/* The device's attributes from sysfs, read only: explain touches no device. */
+static int read_hex_attr(const char *bdf, const char *attr, uint32_t *ret) {
+        char path[128], buf[32];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        if (!fgets(buf, sizeof(buf), f)) {
+                fclose(f);
+                return -EIO;
+        }
+        fclose(f);
+        *ret = (uint32_t) strtoul(buf, NULL, 16);
+        return 0;
+}
+
+static int cmd_policy_explain(int argc, char **argv) {
+        static const struct option options[] = {
+                { "uid", required_argument, NULL, 'u' },
+                { "gid", required_argument, NULL, 'g' },
+                { "cgroup", required_argument, NULL, 'c' },
+                { "label", required_argument, NULL, 'l' },
+                { "irq", required_argument, NULL, 'i' },
+                { "policy", required_argument, NULL, 'p' },
+                { "policy-dir", required_argument, NULL, 'P' },
+                {}
+        };
+        const char *file = POLICY_DEFAULT_FILE, *dir = POLICY_DEFAULT_DIR;
+        PolicyIdentity id = { .uid = (uid_t) -1, .gid = (gid_t) -1, .cgroup = "/", .label = "" };
+        gid_t groups[64];
+        size_t n_groups = 0;
+        bool file_required = false;
+        char bdf[BDF_STRLEN + 1], why[384], link[256], target[256];
+        uint32_t vendor = 0, device = 0, class_code = 0;
+        PolicyDevice d = { .iommu_group = -1 };
+        unsigned irq_mask = 0;
+        PolicyError err = {};
+        const Grant *g;
+        Policy p;
+        ssize_t n;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case 'u': id.uid = (uid_t) strtoul(optarg, NULL, 10); break;
+                case 'g':
+                        if (id.gid == (gid_t) -1)
+                                id.gid = (gid_t) strtoul(optarg, NULL, 10);
+                        else if (n_groups < ELEMENTSOF(groups))
+                                groups[n_groups++] = (gid_t) strtoul(optarg, NULL, 10);
+                        break;
+                case 'c': id.cgroup = optarg; break;
+                case 'l': id.label = optarg; break;
+                case 'i': {
+                        static const char *const names[] = { "intx", "msi", "msix", "err", "req" };
+                        size_t k;
+
+                        for (k = 0; k < 5 && strcmp(optarg, names[k]) != 0; k++)
+                                ;
+                        if (k == 5) {
+                                fprintf(stderr, "vfio-brokerctl: --irq %s: expected intx, msi, msix, err or req\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        irq_mask |= 1u << k;
+                        break;
+                }
+                case 'p': file = optarg; file_required = true; break;
+                case 'P': dir = optarg; break;
+                default: usage(stderr); return EXIT_FAILURE;
+                }
+        }
+        if (optind + 1 != argc || id.uid == (uid_t) -1 || bdf_normalize(argv[optind], bdf) < 0) {
+                fprintf(stderr, "usage: vfio-brokerctl policy explain --uid U [--gid G]... [--cgroup P] [--label L] "
+                                "[--irq TYPE]... [--policy FILE] [--policy-dir DIR] BDF\n");
+                return EXIT_FAILURE;
+        }
+        if (id.gid == (gid_t) -1)
+                id.gid = id.uid;
+        id.groups = groups;
+        id.n_groups = n_groups;
+        if (read_hex_attr(bdf, "vendor", &vendor) < 0 || read_hex_attr(bdf, "device", &device) < 0 ||
+            read_hex_attr(bdf, "class", &class_code) < 0) {
+                fprintf(stderr, "vfio-brokerctl: no PCI device %s\n", bdf);
+                return EXIT_FAILURE;
+        }
+        snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+                target[n] = 0;
+                d.iommu_group = atoi(strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+        }
+        d.bdf = bdf;
+        d.vendor = (uint16_t) vendor;
+        d.device = (uint16_t) device;
+        d.class_code = class_code;
+
+        if (policy_load(&p, file, file_required, dir, &policy_nss_resolver, &err) < 0) {
+                print_policy_error(&err);
+                return EXIT_FAILURE;
+        }
+        g = policy_decide(&p, &id, &d, irq_mask, why, sizeof(why));
+        if (g)
+                printf("allowed: uid %u may lease %s by grant \"%s\" (%s:%u)\n", (unsigned) id.uid, bdf, g->name,
+                       g->file, g->line);
+        else
+                printf("denied: %s\n", why);
+        policy_done(&p);
+        return g ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int cmd_policy(int argc, char **argv) {
+        if (argc >= 2 && strcmp(argv[1], "check") == 0)
+                return cmd_policy_check(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+                return cmd_policy_explain(argc - 1, argv + 1);
+        usage(stderr);
+        return EXIT_FAILURE;
 }
 
 /* "BDF:TYPE" or "BDF:TYPE:COUNT"; the BDF may be short or long. */
@@ -392,6 +579,8 @@ int main(int argc, char **argv) {
                 return cmd_info(argc, argv);
         if (strcmp(argv[0], "run") == 0)
                 return cmd_run(argc, argv);
+        if (strcmp(argv[0], "policy") == 0)
+                return cmd_policy(argc, argv);
         fprintf(stderr, "vfio-brokerctl: unknown command \"%s\"\n", argv[0]);
         usage(stderr);
         return EXIT_FAILURE;

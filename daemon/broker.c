@@ -10,6 +10,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "policy-load.h"
 #include "util.h"
 
 int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
@@ -19,6 +20,7 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         if (!b)
                 return -ENOMEM;
         *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF };
+        policy_init(&b->policy);
         LIST_INIT(&b->connections);
         LIST_INIT(&b->groups);
         *ret = b;
@@ -37,8 +39,63 @@ Broker *broker_free(Broker *b) {
                 group_free(g);
         source_free(b->listen_io);
         safe_close(b->listen_fd);
+        policy_done(&b->policy);
+        free(b->used_groups);
         free(b);
         return NULL;
+}
+
+int broker_load_policy(Broker *b, PolicyError *err) {
+        Policy p;
+        int r;
+
+        r = policy_load(&p, b->config.policy_file, b->config.policy_file_required, b->config.policy_dir,
+                        &policy_nss_resolver, err);
+        if (r < 0)
+                return r;
+        policy_done(&b->policy);
+        b->policy = p;
+        return 0;
+}
+
+size_t broker_devices_of_uid(Broker *b, uid_t uid) {
+        Connection *c;
+        Lease *l;
+        size_t n = 0;
+
+        LIST_FOREACH(c, &b->connections, link)
+                LIST_FOREACH(l, &c->leases, link)
+                        if (l->uid == uid)
+                                n += l->n_devices;
+        return n;
+}
+
+const UsedGroup *broker_find_used_group(Broker *b, int number) {
+        for (size_t i = 0; i < b->n_used_groups; i++)
+                if (b->used_groups[i].number == number)
+                        return &b->used_groups[i];
+        return NULL;
+}
+
+void broker_mark_group_clean(Broker *b, int number) {
+        for (size_t i = 0; i < b->n_used_groups; i++)
+                if (b->used_groups[i].number == number) {
+                        b->used_groups[i] = b->used_groups[--b->n_used_groups];
+                        return;
+                }
+}
+
+void broker_mark_group_used(Broker *b, int number, uid_t uid) {
+        UsedGroup *p;
+
+        broker_mark_group_clean(b, number);
+        p = realloc(b->used_groups, (b->n_used_groups + 1) * sizeof(*p));
+        if (!p) {
+                log_error("group %d: out of memory recording its last holder", number);
+                return;
+        }
+        b->used_groups = p;
+        b->used_groups[b->n_used_groups++] = (UsedGroup) { .number = number, .uid = uid };
 }
 
 Group *broker_find_group(Broker *b, int number) {

@@ -12,8 +12,11 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <sys/resource.h>
+
 #include "bdf.h"
 #include "loop.h"
+#include "policy.h"
 
 typedef struct Broker Broker;
 typedef struct Connection Connection;
@@ -23,8 +26,16 @@ typedef struct Group Group;
 typedef struct BrokerConfig {
         const char *socket_path;
         const char *sysfs_root;
-        bool unsafe_allow_any_user;     /* development only: no policy, every uid may lease */
+        const char *policy_file;
+        bool policy_file_required;      /* given on the command line: must exist */
+        const char *policy_dir;
 } BrokerConfig;
+
+/* A group released without a reset of every device: it remembers who had it. */
+typedef struct UsedGroup {
+        int number;
+        uid_t uid;
+} UsedGroup;
 
 typedef enum GroupState {
         GROUP_LEASED,
@@ -57,6 +68,8 @@ struct Lease {
         Connection *connection;
         uid_t uid;
         pid_t pid;
+        uint64_t memlock;               /* the client's RLIMIT_MEMLOCK while leased; 0: untouched */
+        struct rlimit saved_memlock;    /* to restore at the end */
         int container_fd;
         Group **groups;
         size_t n_groups;
@@ -75,6 +88,10 @@ struct Connection {
         uid_t uid;
         gid_t gid;
         pid_t pid;
+        gid_t *groups;                  /* supplementary, SO_PEERGROUPS */
+        size_t n_groups;
+        char cgroup[512];
+        char label[256];                /* SO_PEERSEC; "" without an LSM label */
         bool said_hello;
         char name[65];
         LIST_HEAD(, Lease) leases;
@@ -90,6 +107,9 @@ struct Broker {
         uint64_t next_lease_id;
         LIST_HEAD(, Connection) connections;
         LIST_HEAD(, Group) groups;
+        Policy policy;
+        UsedGroup *used_groups;
+        size_t n_used_groups;
 };
 
 int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config);
@@ -100,6 +120,17 @@ int broker_set_listen_fd(Broker *b, int fd);
 int broker_listen(Broker *b, const char *path);
 
 Group *broker_find_group(Broker *b, int number);
+
+/* (Re)load the policy; on failure the one in force stays and -errno is returned with *err. */
+int broker_load_policy(Broker *b, PolicyError *err);
+
+/* Devices held by @uid across every lease. */
+size_t broker_devices_of_uid(Broker *b, uid_t uid);
+
+/* ResetRequired bookkeeping: a group released unreset by @uid, or reset clean. */
+void broker_mark_group_used(Broker *b, int number, uid_t uid);
+void broker_mark_group_clean(Broker *b, int number);
+const UsedGroup *broker_find_used_group(Broker *b, int number);
 
 /* group.c */
 int group_new(Broker *b, int number, int fd, Group **ret);
@@ -116,6 +147,9 @@ LeasedDevice *lease_find_device(Lease *l, const char *bdf);
 bool lease_has_group(Lease *l, const Group *g);
 int lease_add_group(Lease *l, Group *g);
 int lease_add_device(Lease *l, const LeasedDevice *d);
+
+/* Apply the lease's MemlockLimit to its client, or restore what it had. */
+int lease_apply_memlock(Lease *l, uint64_t limit);
 
 /* connection.c */
 int connection_new(Broker *b, int fd, Connection **ret);

@@ -130,6 +130,69 @@ static int peer_pidfd(int fd, pid_t pid, int *ret) {
         return 0;
 }
 
+static int peer_groups(int fd, gid_t **ret, size_t *ret_n) {
+        socklen_t len = 16 * sizeof(gid_t);
+        gid_t *groups = NULL;
+
+        for (;;) {
+                gid_t *p = realloc(groups, len ? len : sizeof(gid_t));
+
+                if (!p) {
+                        free(groups);
+                        return -ENOMEM;
+                }
+                groups = p;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) >= 0)
+                        break;
+                if (errno != ERANGE) {
+                        free(groups);
+                        return -errno;
+                }
+        }
+        *ret = groups;
+        *ret_n = len / sizeof(gid_t);
+        return 0;
+}
+
+/* The cgroup v2 path of @pid, read while @pidfd pins it; "" on a host without cgroup v2. */
+static int peer_cgroup(pid_t pid, int pidfd, char *buf, size_t size) {
+        char path[64], line[1024];
+        bool found = false;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%u/cgroup", (unsigned) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = 0;
+                        snprintf(buf, size, "%s", line + 3);
+                        found = true;
+                }
+        fclose(f);
+        if (!found)
+                buf[0] = 0; /* no cgroup v2 hierarchy on this host: Cgroup= grants never match */
+        /* Still the same process: what we read was its cgroup. */
+        if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        return 0;
+}
+
+static int peer_label(int fd, char *buf, size_t size) {
+        socklen_t len = (socklen_t) size - 1;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERSEC, buf, &len) < 0) {
+                if (errno == ENOPROTOOPT) {
+                        buf[0] = 0; /* no LSM gives labels here */
+                        return 0;
+                }
+                return -errno;
+        }
+        buf[len] = 0;
+        return 0;
+}
+
 int connection_new(Broker *b, int fd, Connection **ret) {
         Connection *c;
         struct ucred cred;
@@ -153,7 +216,14 @@ int connection_new(Broker *b, int fd, Connection **ret) {
         LIST_INIT(&c->leases);
         LIST_INSERT_HEAD(&b->connections, c, link);
 
+        /* The whole identity, or no connection: nobody gets a default. */
         r = peer_pidfd(fd, cred.pid, &c->pidfd);
+        if (r >= 0)
+                r = peer_groups(fd, &c->groups, &c->n_groups);
+        if (r >= 0)
+                r = peer_cgroup(cred.pid, c->pidfd, c->cgroup, sizeof(c->cgroup));
+        if (r >= 0)
+                r = peer_label(fd, c->label, sizeof(c->label));
         if (r < 0) {
                 c->fd = -EBADF; /* the caller still owns it */
                 connection_free(c);
@@ -167,8 +237,8 @@ int connection_new(Broker *b, int fd, Connection **ret) {
                 connection_free(c);
                 return r;
         }
-        log_info("connection %llu: uid %u gid %u pid %u", (unsigned long long) c->id,
-                 (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid);
+        log_info("connection %llu: uid %u gid %u pid %u cgroup %s label %s", (unsigned long long) c->id,
+                 (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid, c->cgroup, c->label[0] ? c->label : "-");
         *ret = c;
         return 0;
 }
@@ -185,6 +255,7 @@ Connection *connection_free(Connection *c) {
         safe_close(c->pidfd);
         safe_close(c->fd);
         LIST_REMOVE(c, link);
+        free(c->groups);
         free(c);
         return NULL;
 }

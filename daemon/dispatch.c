@@ -28,6 +28,8 @@ typedef int (*Handler)(Connection *c, const Vfiobroker__Request *req, Reply *rep
 
 #define E(code) VFIOBROKER__ERROR_CODE__ERROR_##code
 
+static const Grant *decide(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size);
+
 /* ---- devices as the broker sees them ---- */
 
 static bool is_bridge(const PciDevice *d) {
@@ -108,9 +110,25 @@ static Vfiobroker__Device *device_view(Broker *b, const PciDevice *d, Reply *rep
         v->bdf = reply_strdup(reply, d->bdf);
         v->driver = reply_strdup(reply, d->driver);
         v->reason = reply_strdup(reply, why);
-        if (!v->bdf || !v->driver || !v->reason)
+        v->grant = reply_strdup(reply, "");
+        if (!v->bdf || !v->driver || !v->reason || !v->grant)
                 return NULL;
         return v;
+}
+
+/* Whether the caller's policy lets it lease @d, marked on its view. */
+static int mark_allowed(Connection *c, const PciDevice *d, Vfiobroker__Device *v, Reply *reply) {
+        const Grant *g;
+        char why[256];
+
+        g = decide(c, d, 0, why, sizeof(why));
+        v->allowed = g != NULL;
+        if (g) {
+                v->grant = reply_strdup(reply, g->name);
+                if (!v->grant)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 /* Devices bound to vfio-pci, and the other members of their groups (bridges aside). */
@@ -125,19 +143,35 @@ static bool device_listed(const PciDevice *d, const PciDevice *all, size_t n) {
         return false;
 }
 
-/* ---- authorization (until the policy file exists) ---- */
+/* ---- authorization ---- */
 
-static bool may_lease(Connection *c) {
-        return c->uid == 0 || c->broker->config.unsafe_allow_any_user;
+static PolicyIdentity identity_of(const Connection *c) {
+        return (PolicyIdentity) {
+                .uid = c->uid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .cgroup = c->cgroup,
+                .label = c->label,
+        };
 }
 
-static int authorize_lease(Connection *c, Reply *reply) {
-        if (may_lease(c))
-                return 0;
-        reply_error(reply, E(DENIED), EACCES,
-                    "uid %u may not lease devices: only root may until a policy grants more "
-                    "(development: vfio-brokerd --unsafe-allow-any-user)", (unsigned) c->uid);
-        return -EACCES;
+static PolicyDevice policy_device_of(const PciDevice *d) {
+        return (PolicyDevice) {
+                .bdf = d->bdf,
+                .vendor = (uint16_t) d->vendor,
+                .device = (uint16_t) d->device,
+                .class_code = d->class_code,
+                .iommu_group = d->iommu_group,
+        };
+}
+
+/* The grant that lets @c lease @d with @irq_mask, or NULL and why. */
+static const Grant *decide(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size) {
+        PolicyIdentity id = identity_of(c);
+        PolicyDevice pd = policy_device_of(d);
+
+        return policy_decide(&c->broker->policy, &id, &pd, irq_mask, why, size);
 }
 
 /* ---- Hello ---- */
@@ -189,7 +223,7 @@ static int handle_hello(Connection *c, const Vfiobroker__Request *req, Reply *re
 static int handle_list_devices(Connection *c, const Vfiobroker__Request *req, Reply *reply) {
         _cleanup_free_ PciDevice *all = NULL;
         Vfiobroker__ListDevicesReply *r;
-        size_t n;
+        size_t n, n_allowed = 0;
         int e;
 
         e = sysfs_list_devices(c->broker->config.sysfs_root, &all, &n);
@@ -206,10 +240,13 @@ static int handle_list_devices(Connection *c, const Vfiobroker__Request *req, Re
                 if (!device_listed(&all[i], all, n))
                         continue;
                 r->devices[r->n_devices] = device_view(c->broker, &all[i], reply);
-                if (!r->devices[r->n_devices])
+                if (!r->devices[r->n_devices] || mark_allowed(c, &all[i], r->devices[r->n_devices], reply) < 0)
                         return -ENOMEM;
+                n_allowed += r->devices[r->n_devices]->allowed;
                 r->n_devices++;
         }
+        log_info("uid %u pid %u listed %zu devices; the policy lets it lease %zu", (unsigned) c->uid,
+                 (unsigned) c->pid, r->n_devices, n_allowed);
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_LIST_DEVICES;
         reply->msg.list_devices = r;
         return 0;
@@ -225,6 +262,7 @@ typedef struct IrqWant {
 
 typedef struct DeviceWant {
         PciDevice pci;
+        const Grant *grant;             /* once authorized */
         IrqWant irqs[VFIO_PCI_NUM_IRQS];
         size_t n_irqs;
         Group *group;                   /* once attached */
@@ -332,9 +370,10 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
                                            bdf, w->pci.driver), -ENXIO;
                 if (w->pci.iommu_group < 0)
                         return reply_error(reply, E(NOIOMMU), EPERM, "%s has no IOMMU group: is the IOMMU on?", bdf), -EPERM;
-                if (w->pci.noiommu)
+                if (w->pci.noiommu && !b->policy.allow_noiommu)
                         return reply_error(reply, E(NOIOMMU), EPERM,
-                                           "%s is in no-IOMMU group %d: no DMA isolation, refused", bdf, w->pci.iommu_group), -EPERM;
+                                           "%s is in no-IOMMU group %d: no DMA isolation; the policy says AllowNoIommu=no",
+                                           bdf, w->pci.iommu_group), -EPERM;
 
                 g = broker_find_group(b, w->pci.iommu_group);
                 if (g && g->state == GROUP_QUARANTINED)
@@ -351,6 +390,57 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
         if (n_fds > VFIO_BROKER_MAX_FDS)
                 return reply_error(reply, E(LIMIT), EMSGSIZE, "the reply would carry %zu fds, more than %d",
                                    n_fds, VFIO_BROKER_MAX_FDS), -EMSGSIZE;
+        return 0;
+}
+
+static unsigned irq_mask_of(const DeviceWant *w) {
+        unsigned mask = 0;
+
+        for (size_t i = 0; i < w->n_irqs; i++)
+                mask |= 1u << (w->irqs[i].type - VFIOBROKER__IRQ_TYPE__IRQ_INTX);
+        return mask;
+}
+
+/*
+ * The policy's word on every device of the request: a grant each, MaxDevices
+ * across the uid's leases, ResetRequired for groups someone else used, and
+ * the host's interrupt isolation.  *ret_memlock: the largest MemlockLimit.
+ */
+static int acquire_authorize(Connection *c, const Vfiobroker__AcquireRequest *a, DeviceWant *wants,
+                             uint64_t *ret_memlock, Reply *reply) {
+        Broker *b = c->broker;
+        size_t held = broker_devices_of_uid(b, c->uid);
+        uint64_t memlock = 0;
+        char why[384];
+
+        if (!b->policy.allow_unsafe_interrupts && sysfs_unsafe_interrupts_allowed(b->config.sysfs_root) &&
+            !host_interrupt_remapping())
+                return reply_error(reply, E(NO_INTERRUPT_REMAPPING), EPERM,
+                                   "this host has no interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts "
+                                   "is on but the policy says AllowUnsafeInterrupts=no"), -EPERM;
+        for (size_t i = 0; i < a->n_devices; i++) {
+                DeviceWant *w = &wants[i];
+                const UsedGroup *used;
+
+                w->grant = decide(c, &w->pci, irq_mask_of(w), why, sizeof(why));
+                if (!w->grant)
+                        return reply_error(reply, E(DENIED), EACCES, "%s denied: %s", w->pci.bdf, why), -EACCES;
+                if (w->grant->has_max_devices && held + a->n_devices > w->grant->max_devices)
+                        return reply_error(reply, E(LIMIT), EDQUOT,
+                                           "%s denied: uid %u holds %zu device(s) and asks for %zu more; grant \"%s\" "
+                                           "allows %u", w->pci.bdf, (unsigned) c->uid, held, a->n_devices,
+                                           w->grant->name, w->grant->max_devices), -EDQUOT;
+                used = broker_find_used_group(b, w->pci.iommu_group);
+                if (b->policy.reset_required && used && used->uid != c->uid &&
+                    !broker_find_group(b, w->pci.iommu_group))
+                        return reply_error(reply, E(DENIED), EACCES,
+                                           "%s denied: IOMMU group %d was last held by uid %u and could not be reset; "
+                                           "ResetRequired=yes keeps it from other users", w->pci.bdf,
+                                           w->pci.iommu_group, (unsigned) used->uid), -EACCES;
+                if (w->grant->has_memlock && w->grant->memlock > memlock)
+                        memlock = w->grant->memlock;
+        }
+        *ret_memlock = memlock;
         return 0;
 }
 
@@ -551,6 +641,7 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         size_t n_devices = 0, n_new = 0;
         Lease *lease = NULL;
         bool new_lease = false;
+        uint64_t memlock = 0;
         int r;
 
         /* validate */
@@ -563,8 +654,10 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         if (acquire_validate(c, a, lease, wants, reply) < 0)
                 return 0;
         /* authorize */
-        if (authorize_lease(c, reply) < 0) {
-                log_notice("uid %u pid %u denied: %s", (unsigned) c->uid, (unsigned) c->pid, reply->error.message);
+        r = acquire_authorize(c, a, wants, &memlock, reply);
+        if (r < 0) {
+                log_notice("DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup,
+                           reply->error.message);
                 return 0;
         }
 
@@ -577,6 +670,13 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
                 r = vfio_container_open(&lease->container_fd);
                 if (r < 0) {
                         reply_error(reply, E(INTERNAL), -r, "opening /dev/vfio/vfio: %s", strerror(-r));
+                        goto fail;
+                }
+        }
+        if (memlock > lease->memlock) {
+                r = lease_apply_memlock(lease, memlock);
+                if (r < 0) {
+                        reply_error(reply, E(INTERNAL), -r, "setting the client's RLIMIT_MEMLOCK: %s", strerror(-r));
                         goto fail;
                 }
         }
@@ -609,8 +709,9 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         if (r < 0)
                 goto oom;
         for (size_t i = 0; i < a->n_devices; i++)
-                log_info("lease %llu: %s (group %d) granted to uid %u pid %u \"%s\"", (unsigned long long) lease->id,
-                         wants[i].pci.bdf, wants[i].pci.iommu_group, (unsigned) c->uid, (unsigned) c->pid, c->name);
+                log_info("GRANT lease %llu: %s (group %d) to uid %u pid %u cgroup %s \"%s\" by grant \"%s\"",
+                         (unsigned long long) lease->id, wants[i].pci.bdf, wants[i].pci.iommu_group, (unsigned) c->uid,
+                         (unsigned) c->pid, c->cgroup, c->name, wants[i].grant->name);
         return 0;
 
 oom:
@@ -752,7 +853,7 @@ static int handle_device_info(Connection *c, const Vfiobroker__Request *req, Rep
                 return -ENOMEM;
         vfiobroker__device_info_reply__init(r);
         r->device = device_view(b, &d, reply);
-        if (!r->device)
+        if (!r->device || mark_allowed(c, &d, r->device, reply) < 0)
                 return -ENOMEM;
 
         if (driver_is_vfio(&d) && d.iommu_group >= 0 && !d.noiommu) {
@@ -761,7 +862,7 @@ static int handle_device_info(Connection *c, const Vfiobroker__Request *req, Rep
                         leased = lease_find_device(l, bdf);
                 if (leased)
                         e = fill_device_info(leased->fd, r, reply);
-                else if (!g && may_lease(c) && group_check_viable(b, d.iommu_group, why, sizeof(why)) >= 0)
+                else if (!g && decide(c, &d, 0, why, sizeof(why)) && group_check_viable(b, d.iommu_group, why, sizeof(why)) >= 0)
                         e = device_info_transient(b, &d, r, reply);
                 /* else: leased by another or not viable: the sysfs view alone */
                 if (e < 0)

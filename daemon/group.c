@@ -46,17 +46,20 @@ Group *group_free(Group *g) {
         return NULL;
 }
 
-/* Reset every vfio-pci device of the group that offers a reset, through a container of our own. */
-static void group_reset(Group *g) {
+/*
+ * Reset every vfio-pci device of the group that offers a reset, through a
+ * container of our own.  True when every one of them was reset.
+ */
+static bool group_reset(Group *g) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         _cleanup_close_ int container = -EBADF;
-        size_t n = 0;
+        size_t n = 0, opened = 0, reset = 0;
         int r;
 
         r = sysfs_group_members(g->broker->config.sysfs_root, g->number, &members, &n);
         if (r < 0) {
                 log_warning("group %d: cannot list its devices for reset: %s", g->number, strerror(-r));
-                return;
+                return false;
         }
         r = vfio_container_open(&container);
         if (r >= 0)
@@ -66,7 +69,7 @@ static void group_reset(Group *g) {
         if (r < 0) {
                 log_warning("group %d: cannot attach it for reset: %s", g->number, strerror(-r));
                 (void) vfio_group_unset_container(g->fd);
-                return;
+                return false;
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_close_ int dev = -EBADF;
@@ -74,6 +77,7 @@ static void group_reset(Group *g) {
 
                 if (vfio_group_get_device(g->fd, members[i], &dev) < 0)
                         continue; /* a bridge, or a device of another driver */
+                opened++;
                 if (vfio_device_get_info(dev, &info) < 0 || !(info.flags & VFIO_DEVICE_FLAGS_RESET)) {
                         log_info("group %d: %s offers no reset; the kernel's own reset on close applies",
                                  g->number, members[i]);
@@ -82,10 +86,13 @@ static void group_reset(Group *g) {
                 r = vfio_device_reset(dev);
                 if (r < 0)
                         log_warning("group %d: reset of %s failed: %s", g->number, members[i], strerror(-r));
-                else
+                else {
                         log_info("group %d: %s reset", g->number, members[i]);
+                        reset++;
+                }
         }
         (void) vfio_group_unset_container(g->fd);
+        return opened > 0 && reset == opened;
 }
 
 /* 0: detached and freed; -EBUSY: still held elsewhere. */
@@ -97,7 +104,10 @@ static int group_try_detach(Group *g) {
                 return r;
         if (r < 0)
                 log_warning("group %d: VFIO_GROUP_UNSET_CONTAINER: %s", g->number, strerror(-r));
-        group_reset(g);
+        if (group_reset(g))
+                broker_mark_group_clean(g->broker, g->number);
+        else
+                broker_mark_group_used(g->broker, g->number, g->uid);
         log_info("group %d: free again (was lease %llu of uid %u)",
                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
         group_free(g);

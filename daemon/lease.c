@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
 
 #include "broker.h"
 #include "log.h"
@@ -86,10 +88,37 @@ static void device_teardown(LeasedDevice *d) {
         d->fd = safe_close(d->fd);
 }
 
+int lease_apply_memlock(Lease *l, uint64_t limit) {
+        struct rlimit want = { .rlim_cur = limit, .rlim_max = limit }, old;
+
+        if (l->memlock == limit)
+                return 0;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &want, l->memlock ? NULL : &old) < 0)
+                return -errno;
+        if (!l->memlock)
+                l->saved_memlock = old;
+        l->memlock = limit;
+        return 0;
+}
+
+static void lease_restore_memlock(Lease *l) {
+        Connection *c = l->connection;
+
+        if (!l->memlock)
+                return;
+        /* Only while the process the pidfd pins still lives: its pid cannot have been reused. */
+        if (!c || pidfd_send_signal(c->pidfd, 0, NULL, 0) < 0)
+                return;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->saved_memlock, NULL) < 0)
+                log_warning("lease %llu: restoring RLIMIT_MEMLOCK of pid %u: %s", (unsigned long long) l->id,
+                            (unsigned) l->pid, strerror(errno));
+}
+
 void lease_release(Lease *l, const char *why) {
         if (!l)
                 return;
         log_info("lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        lease_restore_memlock(l);
         for (size_t i = 0; i < l->n_devices; i++)
                 device_teardown(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)

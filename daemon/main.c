@@ -7,23 +7,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "policy-load.h"
 
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: vfio-brokerd [OPTIONS]\n"
                 "Hand VFIO device, container and IRQ fds to unprivileged clients.\n\n"
-                "  --socket PATH             listen on PATH (default %s)\n"
-                "  --sysfs PATH              read devices from PATH instead of /sys\n"
-                "  --unsafe-allow-any-user   DEVELOPMENT ONLY: every local uid may lease\n"
-                "                            every device (there is no policy yet)\n"
-                "  --verbose                 log debug messages\n"
-                "  --help, --version\n",
-                VFIO_BROKER_SOCKET);
+                "  --socket PATH        listen on PATH (default %s)\n"
+                "  --policy FILE        the policy file (default %s; must exist when given)\n"
+                "  --policy-dir DIR     drop-ins, *.conf in lexical order (default %s)\n"
+                "  --sysfs PATH         read devices from PATH instead of /sys\n"
+                "  --verbose            log debug messages\n"
+                "  --help, --version\n\n"
+                "SIGHUP reloads the policy; a broken policy leaves the one in force.\n",
+                VFIO_BROKER_SOCKET, POLICY_DEFAULT_FILE, POLICY_DEFAULT_DIR);
+}
+
+static void log_policy_error(const char *what, const PolicyError *err) {
+        if (err->line > 0)
+                log_error("%s: %s:%u: %s", what, err->file, err->line, err->message);
+        else
+                log_error("%s: %s: %s", what, err->file, err->message);
+}
+
+static void log_policy(const Broker *b) {
+        log_info("policy: %zu pool(s), %zu grant(s); AllowUnsafeInterrupts=%s AllowNoIommu=%s ResetRequired=%s",
+                 b->policy.n_pools, b->policy.n_grants, b->policy.allow_unsafe_interrupts ? "yes" : "no",
+                 b->policy.allow_noiommu ? "yes" : "no", b->policy.reset_required ? "yes" : "no");
+}
+
+static void on_reload(Source *s, int signo, void *userdata) {
+        Broker *b = userdata;
+        PolicyError err = {};
+
+        if (broker_load_policy(b, &err) < 0) {
+                log_policy_error("reload failed, the policy in force stays", &err);
+                return;
+        }
+        log_info("policy reloaded");
+        log_policy(b);
 }
 
 static void on_terminate(Source *s, int signo, void *userdata) {
@@ -49,14 +77,21 @@ int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "sysfs", required_argument, NULL, 'S' },
-                { "unsafe-allow-any-user", no_argument, NULL, 'U' },
+                { "policy", required_argument, NULL, 'p' },
+                { "policy-dir", required_argument, NULL, 'P' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {}
         };
-        BrokerConfig config = { .socket_path = VFIO_BROKER_SOCKET, .sysfs_root = "/sys" };
-        Source *sigterm = NULL, *sigint = NULL;
+        BrokerConfig config = {
+                .socket_path = VFIO_BROKER_SOCKET,
+                .sysfs_root = "/sys",
+                .policy_file = POLICY_DEFAULT_FILE,
+                .policy_dir = POLICY_DEFAULT_DIR,
+        };
+        Source *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+        PolicyError err = {};
         Broker *broker = NULL;
         Loop *loop = NULL;
         int c, r;
@@ -65,7 +100,8 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case 's': config.socket_path = optarg; break;
                 case 'S': config.sysfs_root = optarg; break;
-                case 'U': config.unsafe_allow_any_user = true; break;
+                case 'p': config.policy_file = optarg; config.policy_file_required = true; break;
+                case 'P': config.policy_dir = optarg; break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
                 case 'V': printf("vfio-brokerd %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
@@ -76,9 +112,6 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_FAILURE;
         }
-        if (config.unsafe_allow_any_user)
-                log_warning("--unsafe-allow-any-user: EVERY local user may lease EVERY vfio-pci device. "
-                            "Development only.");
         signal(SIGPIPE, SIG_IGN);
 
         r = loop_new(&loop);
@@ -88,6 +121,14 @@ int main(int argc, char **argv) {
                 log_error("cannot set up: %s", strerror(-r));
                 return EXIT_FAILURE;
         }
+        r = broker_load_policy(broker, &err);
+        if (r < 0) {
+                log_policy_error("refusing to start", &err);
+                goto out;
+        }
+        if (access(config.policy_file, F_OK) < 0)
+                log_warning("no policy file %s: nobody may lease anything", config.policy_file);
+        log_policy(broker);
         r = make_parent_dir(config.socket_path);
         if (r >= 0)
                 r = broker_listen(broker, config.socket_path);
@@ -98,6 +139,8 @@ int main(int argc, char **argv) {
         r = loop_add_signal(loop, SIGTERM, on_terminate, loop, &sigterm);
         if (r >= 0)
                 r = loop_add_signal(loop, SIGINT, on_terminate, loop, &sigint);
+        if (r >= 0)
+                r = loop_add_signal(loop, SIGHUP, on_reload, broker, &sighup);
         if (r < 0) {
                 log_error("cannot watch signals: %s", strerror(-r));
                 goto out;
@@ -107,6 +150,7 @@ int main(int argc, char **argv) {
 out:
         source_free(sigterm);
         source_free(sigint);
+        source_free(sighup);
         broker_free(broker);
         loop_free(loop);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -221,3 +221,17 @@ bool sysfs_unsafe_interrupts_allowed(const char *root) {
         snprintf(path, sizeof(path), "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", root);
         return read_text(path, buf, sizeof(buf)) >= 0 && (buf[0] == 'Y' || buf[0] == '1');
 }
+
+bool host_interrupt_remapping(void) {
+        char line[512];
+        bool found = false;
+        FILE *f;
+
+        f = fopen("/proc/interrupts", "re");
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, " IR-") != NULL;
+        fclose(f);
+        return found;
+}

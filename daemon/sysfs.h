@@ -46,3 +46,6 @@ int sysfs_group_members(const char *root, int group, char (**ret)[BDF_STRLEN + 1
 
 /* The vfio_iommu_type1 module parameter allow_unsafe_interrupts is set. */
 bool sysfs_unsafe_interrupts_allowed(const char *root);
+
+/* The kernel remaps interrupts ("IR-" chips in /proc/interrupts). */
+bool host_interrupt_remapping(void);

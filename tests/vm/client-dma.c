@@ -11,12 +11,19 @@
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
  *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
+ *   --expect-memlock BYTES
+ *                 check that /proc/self/limits shows a locked-memory limit
+ *                 of BYTES during the lease, that a DMA mapping of twice
+ *                 that fails, and that the old limit is back after release
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "edu.h"
@@ -29,6 +36,51 @@ static int fail(vfio_broker *b, const char *what, int r) {
 }
 
 static bool intx;
+
+/* The soft "Max locked memory" of /proc/self/limits; -1 for unlimited. */
+static long long memlock_from_proc(void) {
+        char line[256];
+        long long v = -2;
+        FILE *f = fopen("/proc/self/limits", "re");
+
+        if (!f)
+                return -2;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "Max locked memory", 17) == 0) {
+                        char soft[32];
+
+                        if (sscanf(line + 17, "%31s", soft) == 1)
+                                v = strcmp(soft, "unlimited") == 0 ? -1 : atoll(soft);
+                }
+        fclose(f);
+        return v;
+}
+
+/* A mapping past the limit must fail: the broker's MemlockLimit is what the kernel charges. */
+static int check_memlock(vfio_broker *b, const vfio_broker_lease *lease, long long limit) {
+        struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+        long long now = memlock_from_proc();
+        size_t size = (size_t) limit * 2;
+        int container = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0);
+        void *buf;
+
+        printf("client-dma: Max locked memory in /proc/self/limits during the lease: %lld\n", now);
+        if (now != limit)
+                return fail(b, "the lease's MemlockLimit is not in force", -EINVAL);
+        buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (buf == MAP_FAILED)
+                return fail(b, "mmap", -errno);
+        memset(buf, 1, size);
+        map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+        map.vaddr = (uintptr_t) buf;
+        map.iova = 0x8000000;
+        map.size = size;
+        if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map) == 0)
+                return fail(b, "a DMA mapping beyond MemlockLimit succeeded", -EINVAL);
+        printf("client-dma: mapping %zu bytes for DMA failed (%s), as the limit demands\n", size, strerror(errno));
+        munmap(buf, size);
+        return 0;
+}
 
 static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *bdf, uint64_t iova) {
         enum vfio_broker_irq_type type = intx ? VFIO_BROKER_IRQ_INTX : VFIO_BROKER_IRQ_MSI;
@@ -60,6 +112,7 @@ int main(int argc, char **argv) {
         struct vfio_broker_irq_request irq_want = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
         vfio_broker_lease *leases[16] = {};
         bool hold = false, fork_child = false;
+        long long expect_memlock = 0, memlock_before = memlock_from_proc();
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
         int i, n = 0, r;
@@ -71,11 +124,13 @@ int main(int argc, char **argv) {
                         fork_child = true;
                 else if (strcmp(argv[i], "--intx") == 0)
                         intx = true;
+                else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
+                        expect_memlock = atoll(argv[++i]);
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -94,6 +149,8 @@ int main(int argc, char **argv) {
                 if (r < 0)
                         return fail(b, "acquire", r);
                 lease_id = vfio_broker_lease_id(leases[n]);
+                if (expect_memlock && n == 0 && check_memlock(b, leases[n], expect_memlock) != 0)
+                        return EXIT_FAILURE;
                 /* Every acquire into the lease hands the same container again. */
                 if (dma_one(b, leases[n], argv[i], 0x100000 * (uint64_t) (n + 1)) != 0)
                         return EXIT_FAILURE;
@@ -126,6 +183,14 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return fail(b, "release (expected the groups to be free at once)", r < 0 ? r : -EBUSY);
         printf("client-dma: released lease %llu\n", (unsigned long long) lease_id);
+        if (expect_memlock) {
+                long long after = memlock_from_proc();
+
+                printf("client-dma: Max locked memory after release: %lld (before the lease: %lld)\n", after,
+                       memlock_before);
+                if (after != memlock_before)
+                        return fail(b, "the old RLIMIT_MEMLOCK was not restored", -EINVAL);
+        }
         vfio_broker_disconnect(b);
         return EXIT_SUCCESS;
 }

@@ -14,10 +14,26 @@ fail() {
 as_alice() { runas 1000 1000 "$@"; }
 as_bob() { runas 1001 1001 "$@"; }
 
-# start_broker [OPTIONS]: vfio-brokerd in the background, waiting for its socket.
+# The policy most scenarios run under: alice, bob and root may lease every
+# edu device; no reset is required between them.
+TEST_POLICY=/tmp/test-policy.conf
+cat >"$TEST_POLICY" <<'POLICY'
+[Broker]
+ResetRequired=no
+
+[Pool edu]
+VendorDevice=1234:11e8
+
+[Grant testers]
+Pool=edu
+User=root alice bob
+POLICY
+
+# start_broker [OPTIONS]: vfio-brokerd in the background with $POLICY (default
+# $TEST_POLICY) and drop-ins from /tmp/policy.d, waiting for its socket.
 start_broker() {
 	rm -f /run/vfio-broker/broker.sock
-	vfio-brokerd "$@" >>"$BROKER_LOG" 2>&1 &
+	vfio-brokerd --policy "${POLICY:-$TEST_POLICY}" --policy-dir /tmp/policy.d "$@" >>"$BROKER_LOG" 2>&1 &
 	BROKER_PID=$!
 	for _ in $(seq 100); do
 		[ -S /run/vfio-broker/broker.sock ] && return 0
@@ -74,10 +90,10 @@ hold() {
 }
 
 # refused AS BDF PATTERN: "vfio-brokerctl run BDF -- true" run by AS (as_alice,
-# as_bob) must be refused: exit 125 with PATTERN (grep -E) in its message.
+# as_bob, or "" for root) must be refused: exit 125 with PATTERN (grep -E) in its message.
 refused() {
 	rc=0
-	"$1" vfio-brokerctl run "$2" -- true 2>/tmp/err || rc=$?
+	${1:+"$1"} vfio-brokerctl run "$2" -- true 2>/tmp/err || rc=$?
 	cat /tmp/err
 	[ "$rc" = 125 ] || fail "$1 $2: exited $rc, not refused (125)"
 	grep -qE "$3" /tmp/err || fail "$1 $2: the refusal does not say '$3'"

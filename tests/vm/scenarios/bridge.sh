@@ -1,7 +1,7 @@
 # Groups are leased whole: siblings reserved and joinable, busy errors name the holder,
 # a group with a host-driver device is refused naming it.
 . /tests/lib.sh
-start_broker --unsafe-allow-any-user
+start_broker
 hold 0000:01:01.0
 vfio-brokerctl list
 [ "$(state 0000:01:01.0)" = leased ] || fail "0000:01:01.0 not leased"

@@ -1,7 +1,7 @@
 # Release on client death: SIGKILL frees the group within 1 s; a device fd kept by a
 # child quarantines the group until the child exits.
 . /tests/lib.sh
-start_broker --unsafe-allow-any-user
+start_broker
 hold 0000:00:04.0
 [ "$(state 0000:00:04.0)" = leased ] || fail "not leased"
 kill -9 "$HOLDER"

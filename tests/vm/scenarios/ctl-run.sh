@@ -1,6 +1,6 @@
 # vfio-brokerctl run: fds described in VFIO_BROKER_FDS, exit status, errors; list and info.
 . /tests/lib.sh
-start_broker --unsafe-allow-any-user
+start_broker
 vfio-brokerctl list
 vfio-brokerctl list --json | grep -q '"bdf": "0000:00:04.0"' || fail "list --json lacks 0000:00:04.0"
 vfio-brokerctl info 0000:00:04.0 | tee /tmp/info

@@ -1,7 +1,7 @@
 # scripts/demo: the main job, narrated.  Every line meant for the reader starts with "demo:".
 . /tests/lib.sh
 say() { sed 's/^/demo:   /'; }
-start_broker --unsafe-allow-any-user
+start_broker
 echo "demo: vfio-brokerd is running as root. What it can hand out (vfio-brokerctl list):"
 vfio-brokerctl list | say
 group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/iommu_group)")

@@ -1,7 +1,7 @@
 # Malformed packets, unexpected fds, unknown devices: errors or disconnects, nothing leaked,
 # everyone else still served.
 . /tests/lib.sh
-start_broker --unsafe-allow-any-user
+start_broker
 as_alice client-dma 0000:00:03.0 >/dev/null || fail "warm-up"
 before=$(fd_count "$BROKER_PID")
 as_bob junk-client || fail "junk-client found a wrong answer"

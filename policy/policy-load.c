@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy-load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILE_SIZE (1024 * 1024)
+
+static int read_file(const char *path, char **ret) {
+        struct stat st;
+        char *buf;
+        ssize_t n;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
+                close(fd);
+                return -EFBIG;
+        }
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf) {
+                close(fd);
+                return -ENOMEM;
+        }
+        n = read(fd, buf, (size_t) st.st_size);
+        close(fd);
+        if (n < 0) {
+                free(buf);
+                return -EIO;
+        }
+        buf[n] = 0;
+        *ret = buf;
+        return 0;
+}
+
+static int parse_file(Policy *p, const char *path, PolicyError *err) {
+        char *text = NULL;
+        int r;
+
+        r = read_file(path, &text);
+        if (r < 0) {
+                snprintf(err->file, sizeof(err->file), "%s", path);
+                err->line = 0;
+                snprintf(err->message, sizeof(err->message), "cannot read: %s", strerror(-r));
+                return r;
+        }
+        r = policy_parse_text(p, path, text, err);
+        free(text);
+        return r;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_conf(const char *name) {
+        size_t n = strlen(name);
+
+        return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+int policy_load(Policy *ret, const char *file, bool file_required, const char *dir,
+                const PolicyResolver *resolver, PolicyError *err) {
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        Policy p;
+        DIR *d;
+        int r = 0;
+
+        policy_init(&p);
+        if (file && (file_required || access(file, F_OK) == 0))
+                r = parse_file(&p, file, err);
+        d = r >= 0 && dir ? opendir(dir) : NULL;
+        while (d && (de = readdir(d))) {
+                char **list;
+
+                if (!is_conf(de->d_name))
+                        continue;
+                list = realloc(names, (n + 1) * sizeof(char *));
+                if (!list || !(list[n] = malloc(strlen(dir) + strlen(de->d_name) + 2))) {
+                        names = list ? list : names;
+                        r = -ENOMEM;
+                        break;
+                }
+                names = list;
+                sprintf(names[n++], "%s/%s", dir, de->d_name);
+        }
+        if (d)
+                closedir(d);
+        if (n > 0)
+                qsort(names, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = parse_file(&p, names[i], err);
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        if (r >= 0)
+                r = policy_finish(&p, resolver, err);
+        if (r < 0) {
+                policy_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+int policy_load_files(Policy *ret, char **files, size_t n_files, const PolicyResolver *resolver, PolicyError *err) {
+        Policy p;
+        int r = 0;
+
+        policy_init(&p);
+        for (size_t i = 0; i < n_files && r >= 0; i++)
+                r = parse_file(&p, files[i], err);
+        if (r >= 0)
+                r = policy_finish(&p, resolver, err);
+        if (r < 0) {
+                policy_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
