@@ -122,7 +122,7 @@ static int peer_pidfd(int fd, pid_t pid, int *ret) {
         /* The pid may have been reused between connect() and here if the peer is gone. */
         len = sizeof(again);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &again, &len) < 0 || again.pid != pid ||
-            pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
+            !pidfd_alive(pidfd)) {
                 safe_close(pidfd);
                 return -ESRCH;
         }
@@ -174,7 +174,7 @@ static int peer_cgroup(pid_t pid, int pidfd, char *buf, size_t size) {
         if (!found)
                 buf[0] = 0; /* no cgroup v2 hierarchy on this host: Cgroup= grants never match */
         /* Still the same process: what we read was its cgroup. */
-        if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+        if (!pidfd_alive(pidfd))
                 return -ESRCH;
         return 0;
 }

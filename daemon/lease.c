@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/resource.h>
 
 #include "broker.h"
@@ -107,7 +106,7 @@ static void lease_restore_memlock(Lease *l) {
         if (!l->memlock)
                 return;
         /* Only while the process the pidfd pins still lives: its pid cannot have been reused. */
-        if (!c || pidfd_send_signal(c->pidfd, 0, NULL, 0) < 0)
+        if (!c || !pidfd_alive(c->pidfd))
                 return;
         if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->saved_memlock, NULL) < 0)
                 log_warning("lease %llu: restoring RLIMIT_MEMLOCK of pid %u: %s", (unsigned long long) l->id,

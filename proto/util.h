@@ -4,6 +4,8 @@
 /* Small helpers shared by the daemon, the client library and the tools. */
 
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -30,6 +32,13 @@ static inline void freep(void *p) {
 static inline void close_many(int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)
                 fds[i] = safe_close(fds[i]);
+}
+
+/* The process @pidfd pins has not exited (a pidfd turns readable when it does). */
+static inline bool pidfd_alive(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        return poll(&p, 1, 0) == 0;
 }
 
 #define _cleanup_close_ _cleanup_(closep)

@@ -80,6 +80,19 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
+# settled_fd_count PID: the fd count once it has not changed for 300 ms
+# (connections that just ended are closed asynchronously).
+settled_fd_count() {
+	last=$(fd_count "$1")
+	for _ in $(seq 50); do
+		usleep 300000
+		now=$(fd_count "$1")
+		[ "$now" = "$last" ] && break
+		last=$now
+	done
+	echo "$last"
+}
+
 # hold BDF: a client of alice's holds BDF in the background; its pid goes to
 # $HOLDER (not printed: a background child would keep a $(...) pipe open).
 hold() {

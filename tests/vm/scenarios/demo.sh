@@ -1,9 +1,20 @@
 # scripts/demo: the main job, narrated.  Every line meant for the reader starts with "demo:".
 . /tests/lib.sh
 say() { sed 's/^/demo:   /'; }
-start_broker
-echo "demo: vfio-brokerd is running as root. What it can hand out (vfio-brokerctl list):"
-vfio-brokerctl list | say
+cat >/tmp/demo-policy.conf <<'POLICY'
+[Pool edu]
+VendorDevice=1234:11e8
+
+[Grant alice]
+Pool=edu
+User=alice
+MemlockLimit=64M
+POLICY
+echo "demo: the broker's policy (/etc/vfio-broker/policy.conf on a real host):"
+grep -v '^$' /tmp/demo-policy.conf | say
+POLICY=/tmp/demo-policy.conf start_broker
+echo "demo: vfio-brokerd is running as root. What it shows alice (vfio-brokerctl list):"
+as_alice vfio-brokerctl list | say
 group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/iommu_group)")
 echo "demo: alice (uid 1000) tries to open /dev/vfio/$group herself:"
 as_alice sh -c "exec 3<>/dev/vfio/$group" 2>&1 | say || true
