@@ -66,6 +66,33 @@ const char *vfio_broker_error_message(const vfio_broker *b) {
         return b ? b->error : "";
 }
 
+/* An error the broker sent on its own (id 0) before closing: -errno, or 0 if none. */
+static int pending_error(vfio_broker *b) {
+        _cleanup_free_ uint8_t *buf = malloc(VFIO_BROKER_MAX_MESSAGE);
+        int fds[VFIO_BROKER_MAX_FDS];
+        Vfiobroker__Reply *reply;
+        size_t n_fds = 0;
+        ssize_t n;
+        int e = 0;
+
+        struct pollfd p = { .fd = b->fd, .events = POLLIN };
+
+        if (!buf || poll(&p, 1, 0) <= 0)
+                return 0;
+        n = wire_recv(b->fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+        if (n <= 0)
+                return 0;
+        close_many(fds, n_fds);
+        reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
+        if (reply && reply->error && reply->id == 0) {
+                snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
+                e = reply->error->errno_value > 0 && reply->error->errno_value < 4096 ? -reply->error->errno_value : -EIO;
+        }
+        if (reply)
+                vfiobroker__reply__free_unpacked(reply, NULL);
+        return e;
+}
+
 /*
  * Send @req, wait for its reply, which must carry the result @want.  On
  * success *ret holds the reply and @fds the fds that came with it, one per
@@ -84,6 +111,11 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         b->error[0] = 0;
         req->id = ++b->next_id;
         r = wire_send_message(b->fd, &req->base, NULL, 0);
+        if (r == -EPIPE || r == -ECONNRESET) {
+                /* The broker hung up; it may have said why first (a limit, a deadline). */
+                int e = pending_error(b);
+                return e < 0 ? e : r;
+        }
         if (r < 0)
                 return r;
 
@@ -101,7 +133,8 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
                 return (int) n;
 
         reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
-        if (!reply || reply->id != req->id || reply->n_fds != n_fds ||
+        /* id 0: an error the broker sent on its own before hanging up */
+        if (!reply || (reply->id != req->id && !(reply->id == 0 && reply->error)) || reply->n_fds != n_fds ||
             (!reply->error && reply->result_case != want)) {
                 close_many(fds, n_fds);
                 if (reply)

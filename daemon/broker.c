@@ -9,9 +9,24 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "config.h"
 #include "log.h"
 #include "policy-load.h"
 #include "util.h"
+
+void broker_config_init(BrokerConfig *config) {
+        *config = (BrokerConfig) {
+                .socket_path = VFIO_BROKER_SOCKET,
+                .sysfs_root = "/sys",
+                .policy_file = POLICY_DEFAULT_FILE,
+                .policy_dir = POLICY_DEFAULT_DIR,
+                .max_connections_per_uid = BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID,
+                .max_leases_per_uid = BROKER_DEFAULT_MAX_LEASES_PER_UID,
+                .max_unauthenticated = BROKER_DEFAULT_MAX_UNAUTHENTICATED,
+                .hello_timeout_usec = BROKER_DEFAULT_HELLO_TIMEOUT_USEC,
+                .max_queued_bytes = BROKER_DEFAULT_MAX_QUEUED_BYTES,
+        };
+}
 
 int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         Broker *b;
@@ -23,6 +38,7 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         policy_init(&b->policy);
         LIST_INIT(&b->connections);
         LIST_INIT(&b->groups);
+        LIST_INIT(&b->users);
         *ret = b;
         return 0;
 }
@@ -119,10 +135,8 @@ static void on_connection(Source *s, int fd, void *userdata) {
                 return;
         }
         r = connection_new(b, cfd, &c);
-        if (r < 0) {
-                log_notice("refusing a connection whose identity cannot be established: %s", strerror(-r));
-                safe_close(cfd);
-        }
+        if (r < 0)
+                safe_close(cfd); /* connection_new() said why, to the client and the log */
 }
 
 int broker_set_listen_fd(Broker *b, int fd) {

@@ -22,6 +22,7 @@ typedef struct Broker Broker;
 typedef struct Connection Connection;
 typedef struct Lease Lease;
 typedef struct Group Group;
+typedef struct User User;
 
 typedef struct BrokerConfig {
         const char *socket_path;
@@ -29,7 +30,27 @@ typedef struct BrokerConfig {
         const char *policy_file;
         bool policy_file_required;      /* given on the command line: must exist */
         const char *policy_dir;
+        unsigned max_connections_per_uid;
+        unsigned max_leases_per_uid;
+        unsigned max_unauthenticated;   /* connections that have not said Hello, all uids */
+        uint64_t hello_timeout_usec;
+        unsigned max_queued_bytes;      /* replies a client has not read yet */
 } BrokerConfig;
+
+#define BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID 64
+#define BROKER_DEFAULT_MAX_LEASES_PER_UID 16
+#define BROKER_DEFAULT_MAX_UNAUTHENTICATED 256
+#define BROKER_DEFAULT_HELLO_TIMEOUT_USEC (5 * 1000000ULL)
+#define BROKER_DEFAULT_MAX_QUEUED_BYTES (256 * 1024)
+
+/* What one uid holds of the broker, against the limits above. */
+struct User {
+        Broker *broker;
+        uid_t uid;
+        unsigned n_connections;
+        unsigned n_leases;
+        LIST_ENTRY(User) link;
+};
 
 /* A group released without a reset of every device: it remembers who had it. */
 typedef struct UsedGroup {
@@ -85,6 +106,9 @@ struct Connection {
         Source *io;
         int pidfd;
         Source *pid_watch;
+        Source *hello_timer;
+        User *user;
+        bool counted;                   /* in user->n_connections (and, before Hello, n_unauthenticated) */
         uid_t uid;
         gid_t gid;
         pid_t pid;
@@ -107,10 +131,15 @@ struct Broker {
         uint64_t next_lease_id;
         LIST_HEAD(, Connection) connections;
         LIST_HEAD(, Group) groups;
+        LIST_HEAD(, User) users;
+        unsigned n_unauthenticated;
         Policy policy;
         UsedGroup *used_groups;
         size_t n_used_groups;
 };
+
+/* The defaults: /run socket, /sys, /etc policy, and the limits above. */
+void broker_config_init(BrokerConfig *config);
 
 int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config);
 Broker *broker_free(Broker *b);
@@ -151,7 +180,13 @@ int lease_add_device(Lease *l, const LeasedDevice *d);
 /* Apply the lease's MemlockLimit to its client, or restore what it had. */
 int lease_apply_memlock(Lease *l, uint64_t limit);
 
+/* user.c */
+User *user_ref(Broker *b, uid_t uid);
+void user_unref(User *u);
+
 /* connection.c */
 int connection_new(Broker *b, int fd, Connection **ret);
 Connection *connection_free(Connection *c);
 Lease *connection_find_lease(Connection *c, uint64_t id);
+/* Hello done: the connection leaves the unauthenticated count and its deadline. */
+void connection_said_hello(Connection *c);

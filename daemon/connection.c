@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,7 +32,11 @@ static void connection_close(Connection *c, const char *why) {
 }
 
 static int send_reply(Connection *c, Reply *reply) {
-        int r;
+        int queued = 0, r;
+
+        /* A client that does not read its replies is not queued for: it is told, then dropped. */
+        if (ioctl(c->fd, SIOCOUTQ, &queued) >= 0 && (unsigned) queued > c->broker->config.max_queued_bytes)
+                return -ENOBUFS;
 
         r = wire_send_message(c->fd, &reply->msg.base, reply->fds, reply->n_fds);
         if (r == -EMSGSIZE) {
@@ -42,18 +48,24 @@ static int send_reply(Connection *c, Reply *reply) {
         return r;
 }
 
-static void protocol_error(Connection *c, uint64_t id, const char *what) {
+/* Tell the client why before hanging up (best effort: it may not read). */
+static void say_error(int fd, uint64_t id, Vfiobroker__ErrorCode code, int err, const char *what) {
         Reply reply;
 
         reply_init(&reply, id);
-        reply_error(&reply, VFIOBROKER__ERROR_CODE__ERROR_PROTOCOL, EPROTO, "%s", what);
-        (void) send_reply(c, &reply);
+        reply_error(&reply, code, err, "%s", what);
+        (void) wire_send_message(fd, &reply.msg.base, NULL, 0);
         reply_done(&reply);
+}
+
+static void protocol_error(Connection *c, uint64_t id, const char *what) {
+        say_error(c->fd, id, VFIOBROKER__ERROR_CODE__ERROR_PROTOCOL, EPROTO, what);
         connection_close(c, what);
 }
 
 static void on_packet(Connection *c, const uint8_t *buf, size_t size) {
         Vfiobroker__Request *req;
+        uint64_t req_id;
         Reply reply;
         int r;
 
@@ -61,6 +73,7 @@ static void on_packet(Connection *c, const uint8_t *buf, size_t size) {
         if (!req)
                 return protocol_error(c, 0, "undecodable request");
 
+        req_id = req->id;
         reply_init(&reply, req->id);
         r = dispatch_request(c, req, &reply);
         vfiobroker__request__free_unpacked(req, NULL);
@@ -75,6 +88,8 @@ static void on_packet(Connection *c, const uint8_t *buf, size_t size) {
         }
         r = send_reply(c, &reply);
         reply_done(&reply);
+        if (r == -ENOBUFS)
+                return protocol_error(c, req_id, "over the limit of unread replies: the client does not read");
         if (r < 0)
                 connection_close(c, r == -EAGAIN ? "client does not read its replies" : strerror(-r));
 }
@@ -104,6 +119,36 @@ static void on_readable(Source *s, int fd, void *userdata) {
 
 static void on_process_exit(Source *s, int fd, void *userdata) {
         connection_close(userdata, "client process exited");
+}
+
+static void on_hello_timeout(Source *s, void *userdata) {
+        Connection *c = userdata;
+
+        say_error(c->fd, 0, VFIOBROKER__ERROR_CODE__ERROR_LIMIT, ETIMEDOUT, "no Hello in time");
+        connection_close(c, "no Hello in time");
+}
+
+void connection_said_hello(Connection *c) {
+        c->said_hello = true;
+        c->broker->n_unauthenticated--;
+        c->hello_timer = source_free(c->hello_timer);
+}
+
+/* The limits a new connection must fit in; -EUSERS with the client told why. */
+static int check_limits(Broker *b, int fd, User *u) {
+        char why[160];
+
+        if (b->n_unauthenticated >= b->config.max_unauthenticated)
+                snprintf(why, sizeof(why), "too many connections have not said Hello yet (%u)",
+                         b->config.max_unauthenticated);
+        else if (u->n_connections >= b->config.max_connections_per_uid)
+                snprintf(why, sizeof(why), "uid %u has %u connections, the most allowed",
+                         (unsigned) u->uid, u->n_connections);
+        else
+                return 0;
+        say_error(fd, 0, VFIOBROKER__ERROR_CODE__ERROR_LIMIT, EUSERS, why);
+        log_notice("refusing a connection: %s", why);
+        return -EUSERS;
 }
 
 /* Pin the peer's process: SO_PEERPIDFD where the kernel has it, else pidfd_open and a re-check. */
@@ -217,6 +262,22 @@ int connection_new(Broker *b, int fd, Connection **ret) {
         LIST_INSERT_HEAD(&b->connections, c, link);
 
         /* The whole identity, or no connection: nobody gets a default. */
+        c->user = user_ref(b, cred.uid);
+        if (!c->user) {
+                c->fd = -EBADF;
+                connection_free(c);
+                return -ENOMEM;
+        }
+        r = check_limits(b, fd, c->user);
+        if (r < 0) {
+                c->fd = -EBADF;
+                connection_free(c);
+                return r;
+        }
+        c->user->n_connections++;
+        b->n_unauthenticated++;
+        c->counted = true;
+
         r = peer_pidfd(fd, cred.pid, &c->pidfd);
         if (r >= 0)
                 r = peer_groups(fd, &c->groups, &c->n_groups);
@@ -225,6 +286,7 @@ int connection_new(Broker *b, int fd, Connection **ret) {
         if (r >= 0)
                 r = peer_label(fd, c->label, sizeof(c->label));
         if (r < 0) {
+                log_notice("refusing a connection whose identity cannot be established: %s", strerror(-r));
                 c->fd = -EBADF; /* the caller still owns it */
                 connection_free(c);
                 return r;
@@ -232,6 +294,8 @@ int connection_new(Broker *b, int fd, Connection **ret) {
         r = loop_add_io(b->loop, fd, on_readable, c, &c->io);
         if (r >= 0)
                 r = loop_add_io(b->loop, c->pidfd, on_process_exit, c, &c->pid_watch);
+        if (r >= 0)
+                r = loop_add_timer(b->loop, b->config.hello_timeout_usec, on_hello_timeout, c, &c->hello_timer);
         if (r < 0) {
                 c->fd = -EBADF;
                 connection_free(c);
@@ -252,6 +316,13 @@ Connection *connection_free(Connection *c) {
                 lease_release(l, "client gone");
         source_free(c->io);
         source_free(c->pid_watch);
+        source_free(c->hello_timer);
+        if (c->counted) {
+                c->user->n_connections--;
+                if (!c->said_hello)
+                        c->broker->n_unauthenticated--;
+        }
+        user_unref(c->user);
         safe_close(c->pidfd);
         safe_close(c->fd);
         LIST_REMOVE(c, link);

@@ -212,7 +212,7 @@ static int handle_hello(Connection *c, const Vfiobroker__Request *req, Reply *re
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_HELLO;
         reply->msg.hello = r;
 
-        c->said_hello = true;
+        connection_said_hello(c);
         snprintf(c->name, sizeof(c->name), "%s", hello->client_name);
         log_info("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);
         return 0;
@@ -660,6 +660,10 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
                            reply->error.message);
                 return 0;
         }
+
+        if (!lease && c->user->n_leases >= c->broker->config.max_leases_per_uid)
+                return reply_error(reply, E(LIMIT), EDQUOT, "uid %u holds %u leases, the most allowed",
+                                   (unsigned) c->uid, c->user->n_leases);
 
         /* act */
         if (!lease) {

@@ -30,6 +30,7 @@ int lease_new(Connection *c, Lease **ret) {
                 .container_fd = -EBADF,
         };
         LIST_INSERT_HEAD(&c->leases, l, link);
+        c->user->n_leases++;
         *ret = l;
         return 0;
 }
@@ -118,6 +119,10 @@ void lease_release(Lease *l, const char *why) {
                 return;
         log_info("lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
         lease_restore_memlock(l);
+        if (l->connection) {
+                l->connection->user->n_leases--;
+                user_unref(l->connection->user);
+        }
         for (size_t i = 0; i < l->n_devices; i++)
                 device_teardown(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)

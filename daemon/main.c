@@ -15,6 +15,19 @@
 #include "loop.h"
 #include "policy-load.h"
 
+/* A positive count, at most a million. */
+static int parse_limit(const char *s, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || end == s || v == 0 || v > 1000000)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: vfio-brokerd [OPTIONS]\n"
@@ -23,10 +36,17 @@ static void usage(FILE *f) {
                 "  --policy FILE        the policy file (default %s; must exist when given)\n"
                 "  --policy-dir DIR     drop-ins, *.conf in lexical order (default %s)\n"
                 "  --sysfs PATH         read devices from PATH instead of /sys\n"
+                "  --max-connections-per-uid N   (default %u)\n"
+                "  --max-leases-per-uid N        (default %u)\n"
+                "  --max-unauthenticated N       connections before Hello, all uids (default %u)\n"
+                "  --hello-timeout SECONDS       to say Hello in (default %llu)\n"
+                "  --max-queued-bytes N          replies a client leaves unread (default %u)\n"
                 "  --verbose            log debug messages\n"
                 "  --help, --version\n\n"
                 "SIGHUP reloads the policy; a broken policy leaves the one in force.\n",
-                VFIO_BROKER_SOCKET, POLICY_DEFAULT_FILE, POLICY_DEFAULT_DIR);
+                VFIO_BROKER_SOCKET, POLICY_DEFAULT_FILE, POLICY_DEFAULT_DIR, BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID,
+                BROKER_DEFAULT_MAX_LEASES_PER_UID, BROKER_DEFAULT_MAX_UNAUTHENTICATED,
+                BROKER_DEFAULT_HELLO_TIMEOUT_USEC / 1000000ULL, BROKER_DEFAULT_MAX_QUEUED_BYTES);
 }
 
 static void log_policy_error(const char *what, const PolicyError *err) {
@@ -79,33 +99,49 @@ int main(int argc, char **argv) {
                 { "sysfs", required_argument, NULL, 'S' },
                 { "policy", required_argument, NULL, 'p' },
                 { "policy-dir", required_argument, NULL, 'P' },
+                { "max-connections-per-uid", required_argument, NULL, 'C' },
+                { "max-leases-per-uid", required_argument, NULL, 'L' },
+                { "max-unauthenticated", required_argument, NULL, 'A' },
+                { "hello-timeout", required_argument, NULL, 'T' },
+                { "max-queued-bytes", required_argument, NULL, 'Q' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {}
         };
-        BrokerConfig config = {
-                .socket_path = VFIO_BROKER_SOCKET,
-                .sysfs_root = "/sys",
-                .policy_file = POLICY_DEFAULT_FILE,
-                .policy_dir = POLICY_DEFAULT_DIR,
-        };
+        BrokerConfig config;
         Source *sigterm = NULL, *sigint = NULL, *sighup = NULL;
         PolicyError err = {};
         Broker *broker = NULL;
         Loop *loop = NULL;
-        int c, r;
+        int c, r = 0;
 
+        broker_config_init(&config);
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
                 case 's': config.socket_path = optarg; break;
                 case 'S': config.sysfs_root = optarg; break;
                 case 'p': config.policy_file = optarg; config.policy_file_required = true; break;
                 case 'P': config.policy_dir = optarg; break;
+                case 'C': r = parse_limit(optarg, &config.max_connections_per_uid); break;
+                case 'L': r = parse_limit(optarg, &config.max_leases_per_uid); break;
+                case 'A': r = parse_limit(optarg, &config.max_unauthenticated); break;
+                case 'Q': r = parse_limit(optarg, &config.max_queued_bytes); break;
+                case 'T': {
+                        unsigned seconds;
+
+                        r = parse_limit(optarg, &seconds);
+                        config.hello_timeout_usec = seconds * 1000000ULL;
+                        break;
+                }
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
                 case 'V': printf("vfio-brokerd %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
                 default: usage(stderr); return EXIT_FAILURE;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "vfio-brokerd: bad number \"%s\"\n", optarg);
+                        return EXIT_FAILURE;
                 }
         }
         if (optind < argc) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ static char socket_path[PATH_MAX];
 static pid_t broker_pid;
 
 static void start_broker(void) {
-        BrokerConfig config = {};
+        BrokerConfig config;
         Broker *b;
         Loop *loop;
 
@@ -29,12 +30,17 @@ static void start_broker(void) {
         fake_sysfs_add(&fs, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
         fake_sysfs_add(&fs, "0000:02:02.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4);
         snprintf(socket_path, sizeof(socket_path), "%s/broker.sock", fs.root);
+        broker_config_init(&config);
+        config.policy_file = config.policy_dir = "/nonexistent";
         config.socket_path = socket_path;
+        config.max_connections_per_uid = 4;
+        config.hello_timeout_usec = 300000;
         config.sysfs_root = fs.root;
 
         broker_pid = fork();
         CHECK(broker_pid >= 0);
         if (broker_pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed check in the parent must not leave us */
                 CHECK_EQ_INT(loop_new(&loop), 0);
                 CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
                 CHECK_EQ_INT(broker_listen(b, socket_path), 0);
@@ -107,9 +113,42 @@ static void test_calls(void) {
         vfio_broker_disconnect(b);
 }
 
+/* Per-uid connection limit and the Hello deadline, as a client sees them. */
+static void test_limits(void) {
+        vfio_broker *b[5] = {};
+        vfio_broker *late = NULL;
+
+        for (int i = 0; i < 4; i++) {
+                CHECK_EQ_INT(vfio_broker_connect(socket_path, &b[i]), 0);
+                CHECK_EQ_INT(vfio_broker_hello(b[i], "limits"), 0);
+        }
+        CHECK_EQ_INT(vfio_broker_connect(socket_path, &b[4]), 0);
+        CHECK_EQ_INT(vfio_broker_hello(b[4], "one too many"), -EUSERS);
+        CHECK(strstr(vfio_broker_error_message(b[4]), "has 4 connections, the most allowed"));
+        b[4] = vfio_broker_disconnect(b[4]);
+
+        /* One goes, another may come. */
+        b[0] = vfio_broker_disconnect(b[0]);
+        usleep(100000);
+        CHECK_EQ_INT(vfio_broker_connect(socket_path, &b[0]), 0);
+        CHECK_EQ_INT(vfio_broker_hello(b[0], "again"), 0);
+
+        /* A connection that says nothing is closed at the deadline. */
+        b[1] = vfio_broker_disconnect(b[1]);
+        usleep(100000);
+        CHECK_EQ_INT(vfio_broker_connect(socket_path, &late), 0);
+        usleep(600000);
+        CHECK_EQ_INT(vfio_broker_hello(late, "too late"), -ETIMEDOUT);
+        CHECK(strstr(vfio_broker_error_message(late), "no Hello in time"));
+        vfio_broker_disconnect(late);
+        for (int i = 0; i < 5; i++)
+                vfio_broker_disconnect(b[i]);
+}
+
 int main(void) {
         start_broker();
         RUN(test_calls);
+        RUN(test_limits);
         stop_broker();
         return 0;
 }

@@ -23,12 +23,14 @@ static int peer = -1;
 #define E(code) VFIOBROKER__ERROR_CODE__ERROR_##code
 
 static void setup(void) {
-        BrokerConfig config = { .socket_path = "/nonexistent", .sysfs_root = fs.root };
+        BrokerConfig config;
         char path[PATH_MAX];
         FILE *f;
         int sv[2];
 
         fake_sysfs_init(&fs);
+        broker_config_init(&config);
+        config.policy_file = config.policy_dir = "/nonexistent";
         config.sysfs_root = fs.root;
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
         fake_sysfs_add(&fs, "0000:00:04.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 2);

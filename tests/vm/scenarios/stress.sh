@@ -1,0 +1,53 @@
+# bob opens 1,000 connections, carol floods unread requests, fds and one-byte
+# packets, while alice acquires, uses and releases a device again and again:
+# she is always served, and afterwards the broker's fds and memory are back.
+# Then 100 clients SIGKILLed at random points of an acquire: every group free.
+. /tests/lib.sh
+start_broker --max-connections-per-uid 64
+as_alice client-dma 0000:00:03.0 >/dev/null || fail "warm-up"
+fds_before=$(settled_fd_count "$BROKER_PID")
+rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$BROKER_PID/status")
+
+runas 1001 1001 flood-client connections 1000 >/tmp/flood.log 2>&1 </dev/null &
+flooder=$!
+runas 1002 1002 flood-client noread 5000 >/tmp/noread.log 2>&1 </dev/null &
+noread=$!
+runas 1002 1002 flood-client fds 200 >/tmp/fds.log 2>&1 </dev/null &
+fdsender=$!
+runas 1002 1002 flood-client bytes 100 >/tmp/bytes.log 2>&1 </dev/null &
+bytesender=$!
+for round in 1 2 3 4 5; do
+	as_alice client-dma 0000:00:03.0 >/tmp/alice.log 2>&1 || { cat /tmp/alice.log; fail "alice not served in round $round"; }
+done
+echo "stress: alice served 5 times during the flood"
+wait "$noread" || { cat /tmp/noread.log; fail "the broker kept a client that does not read"; }
+wait "$fdsender" || { cat /tmp/fds.log; fail "fd sender"; }
+wait "$bytesender" || { cat /tmp/bytes.log; fail "one-byte sender"; }
+for _ in $(seq 300); do grep -q holding /tmp/flood.log && break; usleep 50000; done
+cat /tmp/flood.log /tmp/noread.log /tmp/fds.log /tmp/bytes.log
+grep -q '^flood-client: 64 connections taken, 936 refused' /tmp/flood.log || fail "the per-uid connection limit did not hold"
+kill "$flooder"
+wait "$flooder" 2>/dev/null || true
+
+fds_after=$(settled_fd_count "$BROKER_PID")
+rss_after=$(awk '/^VmRSS/ { print $2 }' "/proc/$BROKER_PID/status")
+echo "stress: broker fds $fds_before -> $fds_after, VmRSS $rss_before kB -> $rss_after kB"
+[ "$fds_after" = "$fds_before" ] || fail "the broker's fd count did not return to $fds_before"
+[ "$rss_after" -le $((rss_before + 1024)) ] || fail "the broker's memory grew by more than 1 MiB"
+
+# 100 clients killed at random points of an acquire.
+for i in $(seq 100); do
+	runas 1000 1000 client-dma 0000:00:04.0 >/dev/null 2>&1 </dev/null &
+	usleep $((RANDOM % 40000))
+	kill -9 $! 2>/dev/null || true
+	wait $! 2>/dev/null || true
+done
+for bdf in 0000:00:03.0 0000:00:04.0 0000:01:01.0; do
+	wait_state $bdf free 3000 >/dev/null
+done
+echo "stress: after 100 SIGKILLs mid-acquire every group is free"
+fds_end=$(settled_fd_count "$BROKER_PID")
+[ "$fds_end" = "$fds_before" ] || fail "fds leaked by killed clients: $fds_before -> $fds_end"
+as_alice client-dma 0000:00:04.0 >/dev/null || fail "0000:00:04.0 unusable after the kills"
+stop_broker
+echo "stress: passed"
