@@ -127,6 +127,11 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         do
                 n = wire_recv(b->fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
         while (n == -EINTR);
+        if (n == -ECONNRESET) {
+                /* The kernel reports the hang-up before what the broker queued ahead of it. */
+                int e = pending_error(b);
+                return e < 0 ? e : (int) n;
+        }
         if (n == 0)
                 return -ECONNRESET;
         if (n < 0)

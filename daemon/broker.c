@@ -25,6 +25,7 @@ void broker_config_init(BrokerConfig *config) {
                 .max_unauthenticated = BROKER_DEFAULT_MAX_UNAUTHENTICATED,
                 .hello_timeout_usec = BROKER_DEFAULT_HELLO_TIMEOUT_USEC,
                 .max_queued_bytes = BROKER_DEFAULT_MAX_QUEUED_BYTES,
+                .max_fds_in_flight = BROKER_DEFAULT_MAX_FDS_IN_FLIGHT,
         };
 }
 

@@ -34,7 +34,8 @@ typedef struct BrokerConfig {
         unsigned max_leases_per_uid;
         unsigned max_unauthenticated;   /* connections that have not said Hello, all uids */
         uint64_t hello_timeout_usec;
-        unsigned max_queued_bytes;      /* replies a client has not read yet */
+        unsigned max_queued_bytes;      /* of replies not read yet, per uid */
+        unsigned max_fds_in_flight;     /* fds sent but not received yet, per uid */
 } BrokerConfig;
 
 #define BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID 64
@@ -42,6 +43,7 @@ typedef struct BrokerConfig {
 #define BROKER_DEFAULT_MAX_UNAUTHENTICATED 256
 #define BROKER_DEFAULT_HELLO_TIMEOUT_USEC (5 * 1000000ULL)
 #define BROKER_DEFAULT_MAX_QUEUED_BYTES (256 * 1024)
+#define BROKER_DEFAULT_MAX_FDS_IN_FLIGHT 1024
 
 /* What one uid holds of the broker, against the limits above. */
 struct User {
@@ -49,6 +51,8 @@ struct User {
         uid_t uid;
         unsigned n_connections;
         unsigned n_leases;
+        unsigned queued_bytes;          /* sum over its connections */
+        unsigned fds_in_flight;         /* sum over its connections */
         LIST_ENTRY(User) link;
 };
 
@@ -109,6 +113,8 @@ struct Connection {
         Source *hello_timer;
         User *user;
         bool counted;                   /* in user->n_connections (and, before Hello, n_unauthenticated) */
+        unsigned queued_bytes;          /* of our replies it has not read, when last looked */
+        unsigned fds_in_flight;         /* sent since its queue was last seen empty */
         uid_t uid;
         gid_t gid;
         pid_t pid;
@@ -188,5 +194,7 @@ void user_unref(User *u);
 int connection_new(Broker *b, int fd, Connection **ret);
 Connection *connection_free(Connection *c);
 Lease *connection_find_lease(Connection *c, uint64_t id);
+/* How many more fds may go to @c's uid before it reads what it was sent. */
+unsigned connection_fd_budget(Connection *c);
 /* Hello done: the connection leaves the unauthenticated count and its deadline. */
 void connection_said_hello(Connection *c);

@@ -31,11 +31,40 @@ static void connection_close(Connection *c, const char *why) {
         connection_free(c);
 }
 
-static int send_reply(Connection *c, Reply *reply) {
-        int queued = 0, r;
+/*
+ * Look at what the client has not read yet (SIOCOUTQ: bytes of our replies
+ * still in its queue) and charge it to its uid.  An empty queue means every
+ * fd we sent has been received.
+ */
+static void observe_queue(Connection *c) {
+        User *u = c->user;
+        int queued = 0;
 
-        /* A client that does not read its replies is not queued for: it is told, then dropped. */
-        if (ioctl(c->fd, SIOCOUTQ, &queued) >= 0 && (unsigned) queued > c->broker->config.max_queued_bytes)
+        if (ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+                queued = 0;
+        log_debug("connection %llu: %d bytes unread, %u fds in flight before", (unsigned long long) c->id, queued,
+                  c->fds_in_flight);
+        u->queued_bytes = u->queued_bytes - c->queued_bytes + (unsigned) queued;
+        c->queued_bytes = (unsigned) queued;
+        if (queued == 0) {
+                u->fds_in_flight -= c->fds_in_flight;
+                c->fds_in_flight = 0;
+        }
+}
+
+unsigned connection_fd_budget(Connection *c) {
+        unsigned max = c->broker->config.max_fds_in_flight;
+
+        observe_queue(c);
+        return c->user->fds_in_flight >= max ? 0 : max - c->user->fds_in_flight;
+}
+
+static int send_reply(Connection *c, Reply *reply) {
+        int r;
+
+        /* A uid that does not read its replies is not queued for: it is told, then dropped. */
+        observe_queue(c);
+        if (c->user->queued_bytes > c->broker->config.max_queued_bytes)
                 return -ENOBUFS;
 
         r = wire_send_message(c->fd, &reply->msg.base, reply->fds, reply->n_fds);
@@ -44,6 +73,10 @@ static int send_reply(Connection *c, Reply *reply) {
                 reply_error(reply, VFIOBROKER__ERROR_CODE__ERROR_LIMIT, EMSGSIZE,
                             "the reply would exceed the protocol's %d bytes", VFIO_BROKER_MAX_MESSAGE);
                 r = wire_send_message(c->fd, &reply->msg.base, NULL, 0);
+        }
+        if (r >= 0 && reply->n_fds > 0) {
+                c->fds_in_flight += reply->n_fds;
+                c->user->fds_in_flight += reply->n_fds;
         }
         return r;
 }
@@ -318,6 +351,8 @@ Connection *connection_free(Connection *c) {
         source_free(c->pid_watch);
         source_free(c->hello_timer);
         if (c->counted) {
+                c->user->queued_bytes -= c->queued_bytes;
+                c->user->fds_in_flight -= c->fds_in_flight;
                 c->user->n_connections--;
                 if (!c->said_hello)
                         c->broker->n_unauthenticated--;

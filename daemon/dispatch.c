@@ -390,6 +390,11 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
         if (n_fds > VFIO_BROKER_MAX_FDS)
                 return reply_error(reply, E(LIMIT), EMSGSIZE, "the reply would carry %zu fds, more than %d",
                                    n_fds, VFIO_BROKER_MAX_FDS), -EMSGSIZE;
+        if (n_fds > connection_fd_budget(c))
+                return reply_error(reply, E(LIMIT), EDQUOT,
+                                   "uid %u has %u fds sent but not yet received, %zu more would pass the limit of %u; "
+                                   "read the replies first", (unsigned) c->uid, c->user->fds_in_flight, n_fds,
+                                   b->config.max_fds_in_flight), -EDQUOT;
         return 0;
 }
 

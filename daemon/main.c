@@ -40,13 +40,15 @@ static void usage(FILE *f) {
                 "  --max-leases-per-uid N        (default %u)\n"
                 "  --max-unauthenticated N       connections before Hello, all uids (default %u)\n"
                 "  --hello-timeout SECONDS       to say Hello in (default %llu)\n"
-                "  --max-queued-bytes N          replies a client leaves unread (default %u)\n"
+                "  --max-queued-bytes N          bytes of replies a uid leaves unread (default %u)\n"
+                "  --max-fds-in-flight N         fds sent to a uid and not yet received (default %u)\n"
                 "  --verbose            log debug messages\n"
                 "  --help, --version\n\n"
                 "SIGHUP reloads the policy; a broken policy leaves the one in force.\n",
                 VFIO_BROKER_SOCKET, POLICY_DEFAULT_FILE, POLICY_DEFAULT_DIR, BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID,
                 BROKER_DEFAULT_MAX_LEASES_PER_UID, BROKER_DEFAULT_MAX_UNAUTHENTICATED,
-                BROKER_DEFAULT_HELLO_TIMEOUT_USEC / 1000000ULL, BROKER_DEFAULT_MAX_QUEUED_BYTES);
+                BROKER_DEFAULT_HELLO_TIMEOUT_USEC / 1000000ULL, BROKER_DEFAULT_MAX_QUEUED_BYTES,
+                BROKER_DEFAULT_MAX_FDS_IN_FLIGHT);
 }
 
 static void log_policy_error(const char *what, const PolicyError *err) {
@@ -104,6 +106,7 @@ int main(int argc, char **argv) {
                 { "max-unauthenticated", required_argument, NULL, 'A' },
                 { "hello-timeout", required_argument, NULL, 'T' },
                 { "max-queued-bytes", required_argument, NULL, 'Q' },
+                { "max-fds-in-flight", required_argument, NULL, 'F' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -127,6 +130,7 @@ int main(int argc, char **argv) {
                 case 'L': r = parse_limit(optarg, &config.max_leases_per_uid); break;
                 case 'A': r = parse_limit(optarg, &config.max_unauthenticated); break;
                 case 'Q': r = parse_limit(optarg, &config.max_queued_bytes); break;
+                case 'F': r = parse_limit(optarg, &config.max_fds_in_flight); break;
                 case 'T': {
                         unsigned seconds;
 

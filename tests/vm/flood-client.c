@@ -10,6 +10,11 @@
  *   fds N          N connections each sending a request with 3 eventfds;
  *                  succeeds when every one is refused and closed
  *   bytes N        N connections each sending one-byte packets until closed
+ *   inflight N     asks for two devices with N MSI vectors each in a row
+ *                  without reading: with a broker limit of fds in flight
+ *                  below twice 2+N, the first reply carries the fds and the
+ *                  second says the limit was reached; once both are read a
+ *                  third request is served again
  */
 #include <errno.h>
 #include <poll.h>
@@ -159,11 +164,83 @@ static int mode_bytes(int n) {
         return EXIT_SUCCESS;
 }
 
+static void send_acquire(int fd, uint64_t id, const char *bdf, unsigned vectors) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__AcquireRequest a = VFIOBROKER__ACQUIRE_REQUEST__INIT;
+        Vfiobroker__DeviceRequest d = VFIOBROKER__DEVICE_REQUEST__INIT, *dp = &d;
+        Vfiobroker__IrqRequest i = VFIOBROKER__IRQ_REQUEST__INIT, *ip = &i;
+
+        i.type = VFIOBROKER__IRQ_TYPE__IRQ_MSI;
+        i.count = vectors;
+        d.bdf = (char *) bdf;
+        d.irqs = &ip;
+        d.n_irqs = 1;
+        a.devices = &dp;
+        a.n_devices = 1;
+        req.id = id;
+        req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
+        req.acquire = &a;
+        if (wire_send_message(fd, &req.base, NULL, 0) < 0)
+                exit(EXIT_FAILURE);
+}
+
+/* The next reply: its error message ("" if none) and how many fds it carried (closed). */
+static size_t receive_reply(int fd, char *error, size_t size) {
+        static uint8_t buf[VFIO_BROKER_MAX_MESSAGE];
+        int fds[VFIO_BROKER_MAX_FDS];
+        Vfiobroker__Reply *reply;
+        size_t n_fds = 0;
+        ssize_t n;
+
+        n = wire_recv(fd, buf, sizeof(buf), fds, VFIO_BROKER_MAX_FDS, &n_fds);
+        if (n <= 0)
+                exit(EXIT_FAILURE);
+        close_many(fds, n_fds);
+        reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
+        snprintf(error, size, "%s", reply && reply->error ? reply->error->message : "");
+        if (reply)
+                vfiobroker__reply__free_unpacked(reply, NULL);
+        return n_fds;
+}
+
+static int mode_inflight(int vectors) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__HelloRequest h = VFIOBROKER__HELLO_REQUEST__INIT;
+        char error[512];
+        size_t n;
+        int fd = connect_raw();
+
+        h.protocol_version = 1;
+        h.client_name = (char *) "inflight";
+        req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
+        req.hello = &h;
+        if (wire_send_message(fd, &req.base, NULL, 0) < 0)
+                return EXIT_FAILURE;
+        receive_reply(fd, error, sizeof(error));
+
+        send_acquire(fd, 2, "0000:00:03.0", (unsigned) vectors);
+        usleep(300000);
+        send_acquire(fd, 3, "0000:00:04.0", (unsigned) vectors);
+        usleep(300000); /* the broker answers both while we read nothing */
+        n = receive_reply(fd, error, sizeof(error));
+        printf("flood-client: first reply: %zu fds %s\n", n, error);
+        if (n == 0)
+                return EXIT_FAILURE;
+        n = receive_reply(fd, error, sizeof(error));
+        printf("flood-client: second reply: %zu fds: %s\n", n, error);
+        if (n != 0 || !strstr(error, "not yet received"))
+                return EXIT_FAILURE;
+        send_acquire(fd, 4, "0000:00:04.0", (unsigned) vectors);
+        n = receive_reply(fd, error, sizeof(error));
+        printf("flood-client: after reading: %zu fds %s\n", n, error);
+        return n > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv) {
         int n;
 
         if (argc != 3 || (n = atoi(argv[2])) <= 0) {
-                fprintf(stderr, "usage: flood-client connections|noread|fds|bytes N\n");
+                fprintf(stderr, "usage: flood-client connections|noread|fds|bytes|inflight N\n");
                 return EXIT_FAILURE;
         }
         signal(SIGPIPE, SIG_IGN);
@@ -175,6 +252,8 @@ int main(int argc, char **argv) {
                 return mode_fds(n);
         if (strcmp(argv[1], "bytes") == 0)
                 return mode_bytes(n);
+        if (strcmp(argv[1], "inflight") == 0)
+                return mode_inflight(n);
         fprintf(stderr, "flood-client: unknown mode %s\n", argv[1]);
         return EXIT_FAILURE;
 }

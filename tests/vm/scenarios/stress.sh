@@ -50,4 +50,9 @@ fds_end=$(settled_fd_count "$BROKER_PID")
 [ "$fds_end" = "$fds_before" ] || fail "fds leaked by killed clients: $fds_before -> $fds_end"
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "0000:00:04.0 unusable after the kills"
 stop_broker
+
+# fds in flight: a client that does not read what it was sent gets no more fds.
+start_broker --max-fds-in-flight 4
+as_alice flood-client inflight 1 || fail "the fds-in-flight limit"
+stop_broker
 echo "stress: passed"
