@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * junk-client: a hostile client.  Each case sends something the broker must
+ * junk-client [BDF]: a hostile client.  Each case sends something the broker must
  * refuse, and checks the answer: an error naming the cause and, for protocol
  * violations, the end of the connection.  Exits non-zero on the first case
  * the broker got wrong.
@@ -113,7 +113,9 @@ static void acquire(int fd, const char *bdf, Vfiobroker__IrqType irq) {
         send_request(fd, &req, NULL, 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+        /* A free vfio-pci device for the cases that get as far as the kernel. */
+        const char *free_bdf = argc > 1 ? argv[1] : "0000:00:03.0";
         static char big[VFIO_BROKER_MAX_MESSAGE + 100];
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__ListDevicesRequest list = VFIOBROKER__LIST_DEVICES_REQUEST__INIT;
@@ -174,11 +176,11 @@ int main(void) {
         expect("unknown device", fd, VFIOBROKER__ERROR_CODE__ERROR_UNKNOWN_DEVICE, "no PCI device 0000:09:00.0", false);
         acquire(fd, "../../../etc/passwd", 0);
         expect("path as a BDF", fd, VFIOBROKER__ERROR_CODE__ERROR_INVALID_ARGUMENT, "not a PCI address", false);
-        acquire(fd, "0000:00:03.0", 99);
+        acquire(fd, free_bdf, 99);
         expect("unknown IRQ type", fd, VFIOBROKER__ERROR_CODE__ERROR_INVALID_ARGUMENT, "unknown IRQ type", false);
         acquire(fd, "0000:02:02.0", 0);
         expect("device with a host driver", fd, VFIOBROKER__ERROR_CODE__ERROR_NOT_VFIO, "bound to e1000e", false);
-        acquire(fd, "0000:00:03.0", VFIOBROKER__IRQ_TYPE__IRQ_MSIX);
+        acquire(fd, free_bdf, VFIOBROKER__IRQ_TYPE__IRQ_MSIX);
         expect("IRQ the device lacks", fd, VFIOBROKER__ERROR_CODE__ERROR_IRQ, "MSI-X", false);
         req = (Vfiobroker__Request) VFIOBROKER__REQUEST__INIT;
         req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;

@@ -14,8 +14,8 @@ fail() {
 as_alice() { runas 1000 1000 "$@"; }
 as_bob() { runas 1001 1001 "$@"; }
 
-# The policy most scenarios run under: alice, bob and root may lease every
-# edu device; no reset is required between them.
+# The policy most scenarios run under: root, alice, bob and carol may lease
+# every edu device; no reset is required between them.
 TEST_POLICY=/tmp/test-policy.conf
 cat >"$TEST_POLICY" <<'POLICY'
 [Broker]
@@ -26,7 +26,7 @@ VendorDevice=1234:11e8
 
 [Grant testers]
 Pool=edu
-User=root alice bob
+User=root alice bob carol
 POLICY
 
 # start_broker [OPTIONS]: vfio-brokerd in the background with $POLICY (default
@@ -77,7 +77,7 @@ wait_state() {
 }
 
 fd_count() {
-	ls "/proc/$1/fd" | wc -l
+	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
 
 # settled_fd_count PID: the fd count once it has not changed for 300 ms
