@@ -19,5 +19,20 @@ refused as_alice 0000:02:02.0 'bound to e1000e'
 rc=0
 as_alice vfio-brokerctl run --irq 0000:00:04.0:bogus 0000:00:04.0 -- true 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "a bad --irq exited $rc, not 1"
+# sysfs is read at every request: an unbinding, a rebinding, an unplug and a
+# re-plug are seen by the next one.
+echo 0000:00:04.0 >/sys/bus/pci/drivers/vfio-pci/unbind
+[ -z "$(state 0000:00:04.0)" ] || fail "an unbound device is listed as $(state 0000:00:04.0)"
+refused as_alice 0000:00:04.0 '0000:00:04.0 has no driver; bind it to vfio-pci'
+echo 0000:00:04.0 >/sys/bus/pci/drivers_probe
+[ "$(state 0000:00:04.0)" = free ] || fail "a rebound device is not free"
+echo 1 >/sys/bus/pci/devices/0000:00:04.0/remove
+vfio-brokerctl list | grep -q 0000:00:04.0 && fail "an unplugged device is still listed"
+refused as_alice 0000:00:04.0 'no PCI device 0000:00:04.0'
+echo 1 >/sys/bus/pci/rescan
+echo vfio-pci >/sys/bus/pci/devices/0000:00:04.0/driver_override
+echo 0000:00:04.0 >/sys/bus/pci/drivers_probe
+[ "$(state 0000:00:04.0)" = free ] || fail "the re-plugged device is not free"
+as_alice client-dma 0000:00:04.0 >/dev/null || fail "no DMA after the re-plug"
 stop_broker
 echo "ctl-run: passed"
