@@ -68,50 +68,47 @@ static bool is_conf(const char *name) {
         return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
 }
 
+/* Append a copy of "@dir/@name" (or @name alone when @dir is NULL) to @names. */
+static int push_path(char ***names, size_t *n, const char *dir, const char *name) {
+        char **list = realloc(*names, (*n + 1) * sizeof(char *));
+        int len;
+
+        if (!list)
+                return -ENOMEM;
+        *names = list;
+        len = dir ? asprintf(&list[*n], "%s/%s", dir, name) : asprintf(&list[*n], "%s", name);
+        if (len < 0)
+                return -ENOMEM;
+        (*n)++;
+        return 0;
+}
+
 int policy_load(Policy *ret, const char *file, bool file_required, const char *dir,
                 const PolicyResolver *resolver, PolicyError *err) {
         char **names = NULL;
-        size_t n = 0;
+        size_t n = 0, first_dropin;
         struct dirent *de;
-        Policy p;
         DIR *d;
         int r = 0;
 
-        policy_init(&p);
         if (file && (file_required || access(file, F_OK) == 0))
-                r = parse_file(&p, file, err);
+                r = push_path(&names, &n, NULL, file);
+        first_dropin = n;
         d = r >= 0 && dir ? opendir(dir) : NULL;
-        while (d && (de = readdir(d))) {
-                char **list;
-
-                if (!is_conf(de->d_name))
-                        continue;
-                list = realloc(names, (n + 1) * sizeof(char *));
-                if (!list || !(list[n] = malloc(strlen(dir) + strlen(de->d_name) + 2))) {
-                        names = list ? list : names;
-                        r = -ENOMEM;
-                        break;
-                }
-                names = list;
-                sprintf(names[n++], "%s/%s", dir, de->d_name);
-        }
+        while (d && r >= 0 && (de = readdir(d)))
+                if (is_conf(de->d_name))
+                        r = push_path(&names, &n, dir, de->d_name);
         if (d)
                 closedir(d);
-        if (n > 0)
-                qsort(names, n, sizeof(char *), cmp_str);
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = parse_file(&p, names[i], err);
+        /* The drop-ins in lexical order, after the main file. */
+        if (n > first_dropin)
+                qsort(names + first_dropin, n - first_dropin, sizeof(char *), cmp_str);
+        if (r >= 0)
+                r = policy_load_files(ret, names, n, resolver, err);
         for (size_t i = 0; i < n; i++)
                 free(names[i]);
         free(names);
-        if (r >= 0)
-                r = policy_finish(&p, resolver, err);
-        if (r < 0) {
-                policy_done(&p);
-                return r;
-        }
-        *ret = p;
-        return 0;
+        return r;
 }
 
 int policy_load_files(Policy *ret, char **files, size_t n_files, const PolicyResolver *resolver, PolicyError *err) {
