@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loop.h"
 #include "policy-load.h"
+#include "service.h"
 
 /* A positive count, at most a million. */
 static int parse_limit(const char *s, unsigned *ret) {
@@ -68,16 +69,20 @@ static void on_reload(Source *s, int signo, void *userdata) {
         Broker *b = userdata;
         PolicyError err = {};
 
+        service_notify("RELOADING=1");
         if (broker_load_policy(b, &err) < 0) {
                 log_policy_error("reload failed, the policy in force stays", &err);
+                service_notify("READY=1\nSTATUS=reload failed: %s:%u: %s", err.file, err.line, err.message);
                 return;
         }
         log_info("policy reloaded");
         log_policy(b);
+        service_notify("READY=1\nSTATUS=serving, policy of %zu grant(s) reloaded", b->policy.n_grants);
 }
 
 static void on_terminate(Source *s, int signo, void *userdata) {
         log_info("signal %d: stopping", signo);
+        service_notify("STOPPING=1");
         loop_exit(userdata);
 }
 
@@ -113,7 +118,8 @@ int main(int argc, char **argv) {
                 {}
         };
         BrokerConfig config;
-        Source *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+        Source *sigterm = NULL, *sigint = NULL, *sighup = NULL, *watchdog = NULL;
+        int listen_fd = -EBADF;
         PolicyError err = {};
         Broker *broker = NULL;
         Loop *loop = NULL;
@@ -169,9 +175,15 @@ int main(int argc, char **argv) {
         if (access(config.policy_file, F_OK) < 0)
                 log_warning("no policy file %s: nobody may lease anything", config.policy_file);
         log_policy(broker);
-        r = make_parent_dir(config.socket_path);
-        if (r >= 0)
-                r = broker_listen(broker, config.socket_path);
+        r = service_listen_fd(&listen_fd);
+        if (r >= 0) {
+                r = broker_set_listen_fd(broker, listen_fd);
+                config.socket_path = "the socket systemd passed";
+        } else if (r == -ENOENT) {
+                r = make_parent_dir(config.socket_path);
+                if (r >= 0)
+                        r = broker_listen(broker, config.socket_path);
+        }
         if (r < 0) {
                 log_error("cannot listen on %s: %s", config.socket_path, strerror(-r));
                 goto out;
@@ -185,12 +197,25 @@ int main(int argc, char **argv) {
                 log_error("cannot watch signals: %s", strerror(-r));
                 goto out;
         }
+        r = service_start_watchdog(loop, &watchdog);
+        if (r < 0) {
+                log_error("cannot start the watchdog: %s", strerror(-r));
+                goto out;
+        }
+        /* Everything that needed root is done: keep only what leasing needs. */
+        r = service_drop_capabilities(broker->policy.allow_noiommu);
+        if (r < 0) {
+                log_error("cannot drop capabilities: %s", strerror(-r));
+                goto out;
+        }
         log_info("vfio-brokerd %s listening on %s", VFIO_BROKER_VERSION, config.socket_path);
+        service_notify("READY=1\nSTATUS=serving, policy of %zu grant(s)", broker->policy.n_grants);
         r = loop_run(loop);
 out:
         source_free(sigterm);
         source_free(sigint);
         source_free(sighup);
+        source_free(watchdog);
         broker_free(broker);
         loop_free(loop);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

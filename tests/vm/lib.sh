@@ -111,3 +111,16 @@ refused() {
 	[ "$rc" = 125 ] || fail "$1 $2: exited $rc, not refused (125)"
 	grep -qE "$3" /tmp/err || fail "$1 $2: the refusal does not say '$3'"
 }
+
+# wait_fd_count PID WANT MS: the fd count of PID must come back to WANT within
+# MS milliseconds (closing what clients left is asynchronous).
+wait_fd_count() {
+	start=$(now_ms)
+	while [ "$(fd_count "$1")" != "$2" ]; do
+		if [ $(($(now_ms) - start)) -gt "$3" ]; then
+			ls -l "/proc/$1/fd" >&2
+			fail "the broker has $(fd_count "$1") fds, not $2, after $3 ms"
+		fi
+		usleep 50000
+	done
+}

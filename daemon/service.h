@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Living under systemd (and without it): the socket handed over by socket
+ * activation, readiness and watchdog notifications, and the capability drop.
+ * All of it is a no-op where systemd is not involved.
+ */
+
+#include <stdbool.h>
+
+#include "broker.h"
+#include "loop.h"
+
+/* The listening socket systemd passed (sd_listen_fds), or -ENOENT for none. */
+int service_listen_fd(int *ret);
+
+/* Tell the service manager something ("READY=1", "STATUS=...", ...). */
+void service_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Ping the watchdog at half its interval, when systemd asked for one. */
+int service_start_watchdog(Loop *loop, Source **ret);
+
+/*
+ * Keep only the capabilities the daemon needs from now on: CAP_SYS_RESOURCE
+ * (MemlockLimit: setting a client's RLIMIT_MEMLOCK) and, when @noiommu,
+ * CAP_SYS_RAWIO (VFIO demands it to open no-IOMMU groups).  Bounding and
+ * inheritable sets are cleared too.
+ */
+int service_drop_capabilities(bool noiommu);
