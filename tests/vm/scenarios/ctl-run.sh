@@ -10,6 +10,17 @@ as_alice vfio-brokerctl run --irq 0000:00:04.0:msi:1 0000:00:04.0 -- fds-dma 000
 	fail "fds-dma under vfio-brokerctl run"
 [ "$(state 0000:00:04.0)" = free ] || fail "0000:00:04.0 not free after run"
 
+# MSI and the device-request IRQ (REQ) together; err is refused, edu has no AER.
+as_alice vfio-brokerctl run --irq 0000:00:04.0:msi:1 --irq 0000:00:04.0:req 0000:00:04.0 -- \
+	sh -c 'echo "$VFIO_BROKER_FDS"' >/tmp/fds || fail "msi + req"
+cat /tmp/fds
+grep -qE '^container=[0-9]+ device:0000:00:04.0=[0-9]+ msi:0000:00:04.0:0=[0-9]+ req:0000:00:04.0:0=[0-9]+$' /tmp/fds ||
+	fail "VFIO_BROKER_FDS is not as documented"
+rc=0
+as_alice vfio-brokerctl run --irq 0000:00:04.0:err 0000:00:04.0 -- true 2>/tmp/err || rc=$?
+cat /tmp/err
+[ "$rc" = 125 ] && grep -q 'offers 0 err vector' /tmp/err || fail "an err IRQ the device lacks"
+
 rc=0
 as_alice vfio-brokerctl run 00:04.0 -- sh -c 'exit 7' || rc=$?
 [ "$rc" = 7 ] || fail "run exited $rc, not COMMAND's 7"
