@@ -27,20 +27,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "raw-client.h"
 #include "util.h"
 #include "vfio-broker.h"
 #include "vfio-broker.pb-c.h"
 #include "wire.h"
 
 static int connect_raw(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = VFIO_BROKER_DEFAULT_SOCKET };
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                perror("flood-client: connect");
-                exit(EXIT_FAILURE);
-        }
-        return fd;
+        return raw_connect("flood-client");
 }
 
 /* Wait up to 5 s for the broker to close @fd (reading and dropping what it sends). */
@@ -89,25 +83,10 @@ static int mode_connections(int n) {
 static int mode_noread(int n) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__ListDevicesRequest list = VFIOBROKER__LIST_DEVICES_REQUEST__INIT;
-        vfio_broker *b;
-        int fd;
+        int fd = connect_raw();
 
-        /* Hello through the library, then the raw fd for the flood. */
-        if (vfio_broker_connect(NULL, &b) < 0 || vfio_broker_hello(b, "noread") < 0)
+        if (raw_send_hello(fd, "noread") < 0)
                 return EXIT_FAILURE;
-        fd = connect_raw();
-        vfio_broker_disconnect(b);
-        {
-                Vfiobroker__HelloRequest h = VFIOBROKER__HELLO_REQUEST__INIT;
-                Vfiobroker__Request hr = VFIOBROKER__REQUEST__INIT;
-
-                h.protocol_version = 1;
-                h.client_name = (char *) "noread";
-                hr.op_case = VFIOBROKER__REQUEST__OP_HELLO;
-                hr.hello = &h;
-                if (wire_send_message(fd, &hr.base, NULL, 0) < 0)
-                        return EXIT_FAILURE;
-        }
         req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;
         req.list_devices = &list;
         for (int i = 0; i < n; i++) {
@@ -204,17 +183,11 @@ static size_t receive_reply(int fd, char *error, size_t size) {
 }
 
 static int mode_inflight(int vectors) {
-        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
-        Vfiobroker__HelloRequest h = VFIOBROKER__HELLO_REQUEST__INIT;
         char error[512];
         size_t n;
         int fd = connect_raw();
 
-        h.protocol_version = 1;
-        h.client_name = (char *) "inflight";
-        req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
-        req.hello = &h;
-        if (wire_send_message(fd, &req.base, NULL, 0) < 0)
+        if (raw_send_hello(fd, "inflight") < 0)
                 return EXIT_FAILURE;
         receive_reply(fd, error, sizeof(error));
 

@@ -15,23 +15,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "raw-client.h"
 #include "util.h"
 #include "vfio-broker.pb-c.h"
 #include "wire.h"
 
-#define SOCKET_PATH "/run/vfio-broker/broker.sock"
-
 static int failures;
 
 static int connect_raw(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = SOCKET_PATH };
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                perror("junk-client: connect");
-                exit(EXIT_FAILURE);
-        }
-        return fd;
+        return raw_connect("junk-client");
 }
 
 /* Receive one reply; NULL at end of stream. */
@@ -75,16 +67,12 @@ static void send_request(int fd, Vfiobroker__Request *req, const int *fds, size_
 }
 
 static void hello(int fd) {
-        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
-        Vfiobroker__HelloRequest h = VFIOBROKER__HELLO_REQUEST__INIT;
         Vfiobroker__Reply *reply;
 
-        h.protocol_version = 1;
-        h.client_name = (char *) "junk-client";
-        req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
-        req.hello = &h;
-        req.id = 1;
-        send_request(fd, &req, NULL, 0);
+        if (raw_send_hello(fd, "junk-client") < 0) {
+                perror("junk-client: send");
+                exit(EXIT_FAILURE);
+        }
         reply = receive(fd);
         if (!reply || reply->error) {
                 fprintf(stderr, "junk-client: hello failed\n");

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "raw-client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "vfio-broker.h"
+#include "vfio-broker.pb-c.h"
+#include "wire.h"
+
+int raw_connect(const char *who) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = VFIO_BROKER_DEFAULT_SOCKET };
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "%s: connect: %m\n", who);
+                exit(EXIT_FAILURE);
+        }
+        return fd;
+}
+
+int raw_send_hello(int fd, const char *name) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__HelloRequest h = VFIOBROKER__HELLO_REQUEST__INIT;
+
+        h.protocol_version = VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1;
+        h.client_name = (char *) name;
+        req.id = 1;
+        req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
+        req.hello = &h;
+        return wire_send_message(fd, &req.base, NULL, 0);
+}
