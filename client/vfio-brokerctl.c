@@ -13,6 +13,7 @@
 
 #include "bdf.h"
 #include "policy-load.h"
+#include "sysfs.h"
 #include "util.h"
 #include "vfio-broker.h"
 
@@ -261,24 +262,6 @@ static int cmd_policy_check(int argc, char **argv) {
         return EXIT_SUCCESS;
 }
 
-/* The device's attributes from sysfs, read only: explain touches no device. */
-static int read_hex_attr(const char *bdf, const char *attr, uint32_t *ret) {
-        char path[128], buf[32];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        if (!fgets(buf, sizeof(buf), f)) {
-                fclose(f);
-                return -EIO;
-        }
-        fclose(f);
-        *ret = (uint32_t) strtoul(buf, NULL, 16);
-        return 0;
-}
-
 static int cmd_policy_explain(int argc, char **argv) {
         static const struct option options[] = {
                 { "uid", required_argument, NULL, 'u' },
@@ -295,14 +278,13 @@ static int cmd_policy_explain(int argc, char **argv) {
         gid_t groups[64];
         size_t n_groups = 0;
         bool file_required = false;
-        char bdf[BDF_STRLEN + 1], why[384], link[256], target[256];
-        uint32_t vendor = 0, device = 0, class_code = 0;
-        PolicyDevice d = { .iommu_group = -1 };
+        char bdf[BDF_STRLEN + 1], why[384];
+        PciDevice pci;
+        PolicyDevice d;
         unsigned irq_mask = 0;
         PolicyError err = {};
         const Grant *g;
         Policy p;
-        ssize_t n;
         int c;
 
         optind = 1;
@@ -344,21 +326,18 @@ static int cmd_policy_explain(int argc, char **argv) {
                 id.gid = id.uid;
         id.groups = groups;
         id.n_groups = n_groups;
-        if (read_hex_attr(bdf, "vendor", &vendor) < 0 || read_hex_attr(bdf, "device", &device) < 0 ||
-            read_hex_attr(bdf, "class", &class_code) < 0) {
+        /* The broker's own reading of sysfs, attributes only: explain opens no device. */
+        if (sysfs_read_device("/sys", bdf, &pci) < 0) {
                 fprintf(stderr, "vfio-brokerctl: no PCI device %s\n", bdf);
                 return EXIT_FAILURE;
         }
-        snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n > 0) {
-                target[n] = 0;
-                d.iommu_group = atoi(strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
-        }
-        d.bdf = bdf;
-        d.vendor = (uint16_t) vendor;
-        d.device = (uint16_t) device;
-        d.class_code = class_code;
+        d = (PolicyDevice) {
+                .bdf = pci.bdf,
+                .vendor = (uint16_t) pci.vendor,
+                .device = (uint16_t) pci.device,
+                .class_code = pci.class_code,
+                .iommu_group = pci.iommu_group,
+        };
 
         if (policy_load(&p, file, file_required, dir, &policy_nss_resolver, &err) < 0) {
                 print_policy_error(&err);
