@@ -227,7 +227,7 @@ out:
         return r;
 }
 
-static int lease_from_reply(const Reply *reply, int *fds, size_t n_fds, vfio_broker_lease **ret) {
+static int lease_from_reply(const Reply *reply, uint64_t id, int *fds, size_t n_fds, vfio_broker_lease **ret) {
         vfio_broker_lease *l;
 
         l = calloc(1, sizeof(*l));
@@ -238,7 +238,7 @@ static int lease_from_reply(const Reply *reply, int *fds, size_t n_fds, vfio_bro
                 free(l);
                 return -ENOMEM;
         }
-        l->id = reply->acquire->lease_id;
+        l->id = id;
         for (size_t i = 0; i < n_fds; i++) {
                 const Vfiobroker__FdRole *role = reply->fds[i];
 
@@ -303,7 +303,30 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_ACQUIRE, &reply, fds, &n_fds);
         if (r < 0)
                 return r;
-        r = lease_from_reply(reply, fds, n_fds, ret);
+        r = lease_from_reply(reply, reply->acquire->lease_id, fds, n_fds, ret);
+        if (r < 0)
+                close_many(fds, n_fds);
+        vfiobroker__reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+int vfio_broker_fetch_lease(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **ret) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__FetchLeaseRequest fetch = VFIOBROKER__FETCH_LEASE_REQUEST__INIT;
+        int fds[VFIO_BROKER_MAX_FDS];
+        size_t n_fds = 0;
+        Reply *reply;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        fetch.lease_id = lease_id;
+        req.op_case = VFIOBROKER__REQUEST__OP_FETCH_LEASE;
+        req.fetch_lease = &fetch;
+        r = call(b, &req, VFIOBROKER__REPLY__RESULT_FETCH_LEASE, &reply, fds, &n_fds);
+        if (r < 0)
+                return r;
+        r = lease_from_reply(reply, reply->fetch_lease->lease_id, fds, n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
         vfiobroker__reply__free_unpacked(reply, NULL);

@@ -223,6 +223,21 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
                         size_t n_devices, vfio_broker_lease **ret);
 
 /**
+ * vfio_broker_fetch_lease() - the fds of a lease this connection holds, again
+ * @b: the handle
+ * @lease_id: a lease of this connection
+ * @ret: a new lease object holding new fds for the same files: the container,
+ *       each device, each interrupt eventfd; free with vfio_broker_lease_free()
+ *
+ * For a process that handed a lease's fds on (to a VMM it restarts, say) and
+ * needs them once more.  The lease itself is unchanged.
+ *
+ * Return: 0, -ENOENT for an unknown lease, -EDQUOT when too many fds sent
+ * earlier are still unread, or another -errno.
+ */
+int vfio_broker_fetch_lease(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **ret);
+
+/**
  * vfio_broker_lease_id() - the broker's id of a lease
  * @l: the lease
  *

@@ -80,11 +80,21 @@ struct Group {
         LIST_ENTRY(Group) link;
 };
 
+/* An eventfd handed out with a lease; the broker keeps a copy to hand it out again. */
+typedef struct LeaseEventfd {
+        int fd;
+        int kind;                       /* Vfiobroker__FdKind: FD_IRQ or FD_UNMASK */
+        int irq_type;                   /* Vfiobroker__IrqType */
+        uint32_t vector;
+} LeaseEventfd;
+
 typedef struct LeasedDevice {
         char bdf[BDF_STRLEN + 1];
         Group *group;
         int fd;                         /* the broker's own device fd */
         uint32_t irq_indices;           /* bit per VFIO_PCI_*_IRQ_INDEX set up */
+        LeaseEventfd *eventfds;
+        size_t n_eventfds;
 } LeasedDevice;
 
 struct Lease {
@@ -182,6 +192,11 @@ LeasedDevice *lease_find_device(Lease *l, const char *bdf);
 bool lease_has_group(Lease *l, const Group *g);
 int lease_add_group(Lease *l, Group *g);
 int lease_add_device(Lease *l, const LeasedDevice *d);
+
+/* Keep a copy of @fd, handed out with @d, to hand it out again. */
+int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, uint32_t vector);
+/* Tear down the device's IRQs and close the broker's fds of it. */
+void leased_device_teardown(LeasedDevice *d);
 
 /* Apply the lease's MemlockLimit to its client, or restore what it had. */
 int lease_apply_memlock(Lease *l, uint64_t limit);

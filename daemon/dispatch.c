@@ -326,6 +326,16 @@ static int parse_irqs(const Vfiobroker__DeviceRequest *dr, const char *bdf, Devi
         return 0;
 }
 
+/* -EDQUOT, with the reply saying why, if @n_fds more fds would pass the uid's fds-in-flight limit. */
+static int check_fd_budget(Connection *c, size_t n_fds, Reply *reply) {
+        if (n_fds <= connection_fd_budget(c))
+                return 0;
+        return reply_error(reply, E(LIMIT), EDQUOT,
+                           "uid %u has %u fds sent but not yet received, %zu more would pass the limit of %u; "
+                           "read the replies first", (unsigned) c->uid, c->user->fds_in_flight, n_fds,
+                           c->broker->config.max_fds_in_flight), -EDQUOT;
+}
+
 /* Everything about the request that can be checked without touching a device. */
 static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, Lease *lease,
                             DeviceWant *wants, Reply *reply) {
@@ -390,12 +400,7 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
         if (n_fds > VFIO_BROKER_MAX_FDS)
                 return reply_error(reply, E(LIMIT), EMSGSIZE, "the reply would carry %zu fds, more than %d",
                                    n_fds, VFIO_BROKER_MAX_FDS), -EMSGSIZE;
-        if (n_fds > connection_fd_budget(c))
-                return reply_error(reply, E(LIMIT), EDQUOT,
-                                   "uid %u has %u fds sent but not yet received, %zu more would pass the limit of %u; "
-                                   "read the replies first", (unsigned) c->uid, c->user->fds_in_flight, n_fds,
-                                   b->config.max_fds_in_flight), -EDQUOT;
-        return 0;
+        return check_fd_budget(c, n_fds, reply);
 }
 
 static unsigned irq_mask_of(const DeviceWant *w) {
@@ -514,8 +519,22 @@ static int make_eventfds(int *fds, uint32_t n) {
         return 0;
 }
 
+/* Add @fd to the reply (which takes it), keeping a copy in @d. */
+static int hand_out_eventfd(LeasedDevice *d, int fd, Vfiobroker__FdKind kind, Vfiobroker__IrqType type,
+                            uint32_t vector, Reply *reply) {
+        int r;
+
+        r = leased_device_keep_eventfd(d, fd, kind, type, vector);
+        if (r < 0) {
+                safe_close(fd);
+                reply_error(reply, E(LIMIT), -r, "cannot keep the eventfd of %s: %s", d->bdf, strerror(-r));
+                return r;
+        }
+        return reply_add_fd(reply, fd, kind, d->bdf, type, vector);
+}
+
 /* Route the IRQs asked for to fresh eventfds, handing them to the reply. */
-static int acquire_irqs(DeviceWant *w, uint32_t *ret_indices, Reply *reply) {
+static int acquire_irqs(DeviceWant *w, LeasedDevice *d, Reply *reply) {
         const char *bdf = w->pci.bdf;
 
         for (size_t i = 0; i < w->n_irqs; i++) {
@@ -546,9 +565,9 @@ static int acquire_irqs(DeviceWant *w, uint32_t *ret_indices, Reply *reply) {
                         return reply_error(reply, E(IRQ), -r, "%s: setting up %s: %s", bdf,
                                            irq_type_name(iw->type), strerror(-r));
                 }
-                *ret_indices |= 1u << iw->index;
+                d->irq_indices |= 1u << iw->index;
                 for (uint32_t v = 0; v < iw->count; v++) {
-                        r = reply_add_fd(reply, fds[v], VFIOBROKER__FD_KIND__FD_IRQ, bdf, iw->type, v);
+                        r = hand_out_eventfd(d, fds[v], VFIOBROKER__FD_KIND__FD_IRQ, iw->type, v, reply);
                         fds[v] = -EBADF;
                         if (r < 0) {
                                 close_many(fds, iw->count);
@@ -557,8 +576,8 @@ static int acquire_irqs(DeviceWant *w, uint32_t *ret_indices, Reply *reply) {
                         }
                 }
                 if (unmask >= 0) {
-                        r = reply_add_fd(reply, unmask, VFIOBROKER__FD_KIND__FD_UNMASK, bdf,
-                                         VFIOBROKER__IRQ_TYPE__IRQ_INTX, 0);
+                        r = hand_out_eventfd(d, unmask, VFIOBROKER__FD_KIND__FD_UNMASK,
+                                             VFIOBROKER__IRQ_TYPE__IRQ_INTX, 0, reply);
                         if (r < 0)
                                 return r;
                 }
@@ -581,7 +600,7 @@ static int acquire_device(DeviceWant *w, LeasedDevice *ret, Reply *reply) {
                 safe_close(d.fd);
                 return reply_error(reply, E(LIMIT), EMFILE, "cannot pass the device fd of %s", w->pci.bdf);
         }
-        r = acquire_irqs(w, &d.irq_indices, reply);
+        r = acquire_irqs(w, &d, reply);
         if (r < 0 || reply_failed(reply)) {
                 *ret = d;
                 return r < 0 ? r : -EIO;
@@ -591,12 +610,8 @@ static int acquire_device(DeviceWant *w, LeasedDevice *ret, Reply *reply) {
 }
 
 static void acquire_rollback(LeasedDevice *devices, size_t n_devices, Group **groups, size_t n_groups) {
-        for (size_t i = 0; i < n_devices; i++) {
-                for (uint32_t index = 0; index < VFIO_PCI_NUM_IRQS; index++)
-                        if (devices[i].irq_indices & (1u << index))
-                                (void) vfio_device_disable_irq(devices[i].fd, index);
-                safe_close(devices[i].fd);
-        }
+        for (size_t i = 0; i < n_devices; i++)
+                leased_device_teardown(&devices[i]);
         for (size_t i = 0; i < n_groups; i++) {
                 (void) vfio_group_unset_container(groups[i]->fd);
                 group_free(groups[i]);
@@ -767,6 +782,61 @@ static int handle_release(Connection *c, const Vfiobroker__Request *req, Reply *
         return 0;
 }
 
+/* ---- FetchLease ---- */
+
+/* A new fd for @fd's file into the reply; false (the reply turned into an error) if it cannot be. */
+static bool add_copy(Reply *reply, int fd, Vfiobroker__FdKind kind, const char *bdf, Vfiobroker__IrqType type,
+                     uint32_t vector) {
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+        if (copy < 0) {
+                reply_error(reply, E(LIMIT), errno, "cannot copy an fd of the lease: %s", strerror(errno));
+                return false;
+        }
+        if (reply_add_fd(reply, copy, kind, bdf, type, vector) < 0) {
+                reply_error(reply, E(LIMIT), EMSGSIZE, "the lease has more fds than a reply carries (%d)",
+                            VFIO_BROKER_MAX_FDS);
+                return false;
+        }
+        return true;
+}
+
+static int handle_fetch_lease(Connection *c, const Vfiobroker__Request *req, Reply *reply) {
+        Vfiobroker__FetchLeaseReply *r;
+        size_t n_fds = 1;
+        Lease *lease;
+
+        lease = connection_find_lease(c, req->fetch_lease->lease_id);
+        if (!lease)
+                return reply_error(reply, E(UNKNOWN_LEASE), ENOENT, "this connection holds no lease %llu",
+                                   (unsigned long long) req->fetch_lease->lease_id);
+        for (size_t i = 0; i < lease->n_devices; i++)
+                n_fds += 1 + lease->devices[i].n_eventfds;
+        if (check_fd_budget(c, n_fds, reply) < 0)
+                return 0;
+
+        r = reply_alloc(reply, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        vfiobroker__fetch_lease_reply__init(r);
+        r->lease_id = lease->id;
+        if (!add_copy(reply, lease->container_fd, VFIOBROKER__FD_KIND__FD_CONTAINER, NULL, 0, 0))
+                return 0;
+        for (size_t i = 0; i < lease->n_devices; i++) {
+                const LeasedDevice *d = &lease->devices[i];
+
+                if (!add_copy(reply, d->fd, VFIOBROKER__FD_KIND__FD_DEVICE, d->bdf, 0, 0))
+                        return 0;
+                for (size_t k = 0; k < d->n_eventfds; k++)
+                        if (!add_copy(reply, d->eventfds[k].fd, d->eventfds[k].kind, d->bdf, d->eventfds[k].irq_type,
+                                      d->eventfds[k].vector))
+                                return 0;
+        }
+        reply->msg.result_case = VFIOBROKER__REPLY__RESULT_FETCH_LEASE;
+        reply->msg.fetch_lease = r;
+        return 0;
+}
+
 /* ---- DeviceInfo ---- */
 
 static int fill_device_info(int device_fd, Vfiobroker__DeviceInfoReply *r, Reply *reply) {
@@ -897,6 +967,7 @@ static const struct {
         { VFIOBROKER__REQUEST__OP_ACQUIRE,      "Acquire",     handle_acquire,      true },
         { VFIOBROKER__REQUEST__OP_RELEASE,      "Release",     handle_release,      true },
         { VFIOBROKER__REQUEST__OP_DEVICE_INFO,  "DeviceInfo",  handle_device_info,  true },
+        { VFIOBROKER__REQUEST__OP_FETCH_LEASE,  "FetchLease",  handle_fetch_lease,  true },
 };
 
 int dispatch_request(Connection *c, const Vfiobroker__Request *req, Reply *reply) {

@@ -5,6 +5,7 @@
  * the interrupts down at the end), and who holds it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -74,7 +75,24 @@ int lease_add_device(Lease *l, const LeasedDevice *d) {
         return 0;
 }
 
-static void device_teardown(LeasedDevice *d) {
+int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, uint32_t vector) {
+        LeaseEventfd *p;
+        int copy;
+
+        p = reallocarray(d->eventfds, d->n_eventfds + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        d->eventfds = p;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return -errno;
+        d->eventfds[d->n_eventfds++] = (LeaseEventfd) {
+                .fd = copy, .kind = kind, .irq_type = irq_type, .vector = vector,
+        };
+        return 0;
+}
+
+void leased_device_teardown(LeasedDevice *d) {
         for (uint32_t index = 0; index < VFIO_PCI_NUM_IRQS; index++) {
                 int r;
 
@@ -86,6 +104,11 @@ static void device_teardown(LeasedDevice *d) {
         }
         d->irq_indices = 0;
         d->fd = safe_close(d->fd);
+        for (size_t i = 0; i < d->n_eventfds; i++)
+                safe_close(d->eventfds[i].fd);
+        free(d->eventfds);
+        d->eventfds = NULL;
+        d->n_eventfds = 0;
 }
 
 int lease_apply_memlock(Lease *l, uint64_t limit) {
@@ -124,7 +147,7 @@ void lease_release(Lease *l, const char *why) {
                 user_unref(l->connection->user);
         }
         for (size_t i = 0; i < l->n_devices; i++)
-                device_teardown(&l->devices[i]);
+                leased_device_teardown(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)
                 group_release(l->groups[i]);
         safe_close(l->container_fd);

@@ -99,6 +99,9 @@ static void test_calls(void) {
         CHECK_EQ_INT(vfio_broker_acquire(b, 0, &want, 0, &lease), -EINVAL);
         CHECK_EQ_INT(vfio_broker_release(b, 12), -ENOENT);
         CHECK(strstr(vfio_broker_error_message(b), "no lease 12"));
+        CHECK_EQ_INT(vfio_broker_fetch_lease(b, 12, &lease), -ENOENT);
+        CHECK(strstr(vfio_broker_error_message(b), "no lease 12"));
+        CHECK(!lease);
 
         CHECK_EQ_INT(vfio_broker_device_info(b, "0000:02:02.0", &info), 0);
         CHECK_EQ_STR(info->device.driver, "e1000e");

@@ -239,11 +239,17 @@ static void test_release_and_info(void) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__ReleaseRequest rel = VFIOBROKER__RELEASE_REQUEST__INIT;
         Vfiobroker__DeviceInfoRequest di = VFIOBROKER__DEVICE_INFO_REQUEST__INIT;
+        Vfiobroker__FetchLeaseRequest fetch = VFIOBROKER__FETCH_LEASE_REQUEST__INIT;
         Reply reply;
 
         rel.lease_id = 5;
         req.op_case = VFIOBROKER__REQUEST__OP_RELEASE;
         req.release = &rel;
+        expect_error(&req, 0, E(UNKNOWN_LEASE), "no lease 5");
+
+        fetch.lease_id = 5;
+        req.op_case = VFIOBROKER__REQUEST__OP_FETCH_LEASE;
+        req.fetch_lease = &fetch;
         expect_error(&req, 0, E(UNKNOWN_LEASE), "no lease 5");
 
         req.op_case = VFIOBROKER__REQUEST__OP_DEVICE_INFO;

@@ -11,6 +11,9 @@
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
  *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
+ *   --fetch       before releasing: fetch the lease's fds again, close the
+ *                 first ones, and do each device's DMA round trip once more
+ *                 on the fetched fds alone
  *   --expect-memlock BYTES
  *                 check that /proc/self/limits shows a locked-memory limit
  *                 of BYTES during the lease, that a DMA mapping of twice
@@ -108,10 +111,33 @@ static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *b
         return 0;
 }
 
+/* Fetch the lease's fds again, drop the first ones, and DMA on the fetched ones. */
+static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **leases, int n, const char *const *bdfs) {
+        const struct vfio_broker_fd *fds;
+        vfio_broker_lease *again = NULL;
+        size_t want = 1 + (size_t) n * (intx ? 3 : 2);
+        int r;
+
+        r = vfio_broker_fetch_lease(b, lease_id, &again);
+        if (r < 0)
+                return fail(b, "fetch lease", r);
+        if (vfio_broker_lease_fds(again, &fds) != want)
+                return fail(b, "the fetched lease has the wrong number of fds", -EINVAL);
+        for (int k = 0; k < n; k++)
+                leases[k] = vfio_broker_lease_free(leases[k]);
+        printf("client-dma: fetched lease %llu again: %zu fds; the first ones closed\n",
+               (unsigned long long) lease_id, want);
+        for (int k = 0; k < n; k++)
+                if (dma_one(b, again, bdfs[k], 0x1000000 * (uint64_t) (k + 1)) != 0)
+                        return EXIT_FAILURE;
+        vfio_broker_lease_free(again);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         struct vfio_broker_irq_request irq_want = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false;
+        bool hold = false, fork_child = false, fetch = false;
         long long expect_memlock = 0, memlock_before = memlock_from_proc();
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
@@ -124,13 +150,15 @@ int main(int argc, char **argv) {
                         fork_child = true;
                 else if (strcmp(argv[i], "--intx") == 0)
                         intx = true;
+                else if (strcmp(argv[i], "--fetch") == 0)
+                        fetch = true;
                 else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
                         expect_memlock = atoll(argv[++i]);
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -176,6 +204,13 @@ int main(int argc, char **argv) {
                 fflush(stdout);
                 for (;;)
                         pause();
+        }
+        if (fetch) {
+                int first = i - n;
+
+                r = fetch_again(b, lease_id, leases, n, (const char *const *) argv + first);
+                if (r != 0)
+                        return r;
         }
         for (int k = 0; k < n; k++)
                 vfio_broker_lease_free(leases[k]);

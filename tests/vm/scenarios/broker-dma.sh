@@ -8,9 +8,9 @@ if as_alice sh -c "exec 3<>/dev/vfio/$group" 2>/dev/null; then
 fi
 echo "broker-dma: alice (uid 1000) cannot open /dev/vfio/$group herself"
 [ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 is not free at start"
-as_alice client-dma 0000:00:03.0 || fail "client-dma"
+as_alice client-dma --fetch 0000:00:03.0 || fail "client-dma"
 [ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 not free after release"
-as_alice client-dma --intx 0000:00:04.0 || fail "client-dma with INTx"
+as_alice client-dma --intx --fetch 0000:00:04.0 || fail "client-dma with INTx"
 [ "$(state 0000:00:04.0)" = free ] || fail "0000:00:04.0 not free after release"
 grep -q 'GRANT lease .* to uid 1000 .*by grant "testers"' "$BROKER_LOG" || fail "no grant logged"
 stop_broker
