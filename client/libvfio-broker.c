@@ -16,6 +16,7 @@ struct vfio_broker {
         int fd;
         uint64_t next_id;
         char error[512];
+        uint8_t *buf;                   /* for replies, VFIO_BROKER_MAX_MESSAGE bytes, from the first call on */
 };
 
 struct vfio_broker_lease {
@@ -58,6 +59,7 @@ vfio_broker *vfio_broker_disconnect(vfio_broker *b) {
         if (!b)
                 return NULL;
         safe_close(b->fd);
+        free(b->buf);
         free(b);
         return NULL;
 }
@@ -66,9 +68,16 @@ const char *vfio_broker_error_message(const vfio_broker *b) {
         return b ? b->error : "";
 }
 
+/* The handle's buffer for replies; kept from call to call (a fresh 64 KiB each time costs the heap a trim and a grow). */
+static uint8_t *recv_buffer(vfio_broker *b) {
+        if (!b->buf)
+                b->buf = malloc(VFIO_BROKER_MAX_MESSAGE);
+        return b->buf;
+}
+
 /* An error the broker sent on its own (id 0) before closing: -errno, or 0 if none. */
 static int pending_error(vfio_broker *b) {
-        _cleanup_free_ uint8_t *buf = malloc(VFIO_BROKER_MAX_MESSAGE);
+        uint8_t *buf = recv_buffer(b);
         int fds[VFIO_BROKER_MAX_FDS];
         Vfiobroker__Reply *reply;
         size_t n_fds = 0;
@@ -101,7 +110,6 @@ static int pending_error(vfio_broker *b) {
  */
 static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__ResultCase want,
                 Reply **ret, int *fds, size_t *ret_n_fds) {
-        _cleanup_free_ uint8_t *buf = NULL;
         int local_fds[VFIO_BROKER_MAX_FDS];
         size_t n_fds = 0;
         Reply *reply;
@@ -119,13 +127,12 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         if (r < 0)
                 return r;
 
-        buf = malloc(VFIO_BROKER_MAX_MESSAGE);
-        if (!buf)
+        if (!recv_buffer(b))
                 return -ENOMEM;
         if (!fds)
                 fds = local_fds;
         do
-                n = wire_recv(b->fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+                n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
         while (n == -EINTR);
         if (n == -ECONNRESET) {
                 /* The kernel reports the hang-up before what the broker queued ahead of it. */
@@ -137,7 +144,7 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         if (n < 0)
                 return (int) n;
 
-        reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
+        reply = vfiobroker__reply__unpack(NULL, (size_t) n, b->buf);
         /* id 0: an error the broker sent on its own before hanging up */
         if (!reply || (reply->id != req->id && !(reply->id == 0 && reply->error)) || reply->n_fds != n_fds ||
             (!reply->error && reply->result_case != want)) {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "policy-load.h"
 #include "util.h"
+#include "wire.h"
 
 void broker_config_init(BrokerConfig *config) {
         *config = (BrokerConfig) {
@@ -36,6 +37,11 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         if (!b)
                 return -ENOMEM;
         *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF };
+        b->packet = malloc(VFIO_BROKER_MAX_MESSAGE);
+        if (!b->packet) {
+                free(b);
+                return -ENOMEM;
+        }
         policy_init(&b->policy);
         LIST_INIT(&b->connections);
         LIST_INIT(&b->groups);
@@ -58,6 +64,7 @@ Broker *broker_free(Broker *b) {
         safe_close(b->listen_fd);
         policy_done(&b->policy);
         free(b->used_groups);
+        free(b->packet);
         free(b);
         return NULL;
 }

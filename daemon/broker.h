@@ -124,6 +124,7 @@ struct Connection {
         User *user;
         bool counted;                   /* in user->n_connections (and, before Hello, n_unauthenticated) */
         unsigned queued_bytes;          /* of our replies it has not read, when last looked */
+        bool queue_seen;                /* looked at while handling the current request */
         unsigned fds_in_flight;         /* sent since its queue was last seen empty */
         uid_t uid;
         gid_t gid;
@@ -152,6 +153,7 @@ struct Broker {
         Policy policy;
         UsedGroup *used_groups;
         size_t n_used_groups;
+        uint8_t *packet;                /* each request is read here (VFIO_BROKER_MAX_MESSAGE bytes) */
 };
 
 /* The defaults: /run socket, /sys, /etc policy, and the limits above. */

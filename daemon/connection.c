@@ -46,6 +46,7 @@ static void observe_queue(Connection *c) {
                   c->fds_in_flight);
         u->queued_bytes = u->queued_bytes - c->queued_bytes + (unsigned) queued;
         c->queued_bytes = (unsigned) queued;
+        c->queue_seen = true;
         if (queued == 0) {
                 u->fds_in_flight -= c->fds_in_flight;
                 c->fds_in_flight = 0;
@@ -62,8 +63,11 @@ unsigned connection_fd_budget(Connection *c) {
 static int send_reply(Connection *c, Reply *reply) {
         int r;
 
-        /* A uid that does not read its replies is not queued for: it is told, then dropped. */
-        observe_queue(c);
+        /* A uid that does not read its replies is not queued for: it is told, then dropped.
+         * (Looked at once per request: the queue only shrinks while we handle it.) */
+        if (!c->queue_seen)
+                observe_queue(c);
+        c->queue_seen = false;
         if (c->user->queued_bytes > c->broker->config.max_queued_bytes)
                 return -ENOBUFS;
 
@@ -129,14 +133,11 @@ static void on_packet(Connection *c, const uint8_t *buf, size_t size) {
 
 static void on_readable(Source *s, int fd, void *userdata) {
         Connection *c = userdata;
-        _cleanup_free_ uint8_t *buf = NULL;
+        uint8_t *buf = c->broker->packet; /* one request at a time: decoded in full before the next is read */
         int fds[1];
         size_t n_fds = 0;
         ssize_t n;
 
-        buf = malloc(VFIO_BROKER_MAX_MESSAGE);
-        if (!buf)
-                return connection_close(c, "out of memory");
         /* Requests carry no fds: any fd is closed at once and the packet refused. */
         n = wire_recv(fd, buf, VFIO_BROKER_MAX_MESSAGE, fds, 0, &n_fds);
         if (n == -EAGAIN || n == -EINTR)

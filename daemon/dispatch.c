@@ -47,7 +47,8 @@ static bool driver_allowed_in_group(const PciDevice *d) {
 }
 
 /* 0 when every device of @group may be handed out together; else -EPERM and why. */
-static int group_check_viable(Broker *b, int group, char *why, size_t size) {
+/* Every device of @group bound to vfio-pci or to nothing (@known: one of them, already read). */
+static int group_check_viable(Broker *b, int group, const PciDevice *known, char *why, size_t size) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         size_t n;
         int r;
@@ -58,13 +59,17 @@ static int group_check_viable(Broker *b, int group, char *why, size_t size) {
                 return r;
         }
         for (size_t i = 0; i < n; i++) {
-                PciDevice d;
+                const PciDevice *d = known;
+                PciDevice read;
 
-                if (sysfs_read_device(b->config.sysfs_root, members[i], &d) < 0)
-                        continue;
-                if (!driver_allowed_in_group(&d)) {
+                if (!known || strcmp(known->bdf, members[i]) != 0) {
+                        if (sysfs_read_device(b->config.sysfs_root, members[i], &read) < 0)
+                                continue;
+                        d = &read;
+                }
+                if (!driver_allowed_in_group(d)) {
                         snprintf(why, size, "IOMMU group %d is not viable: %s is bound to the host driver %s",
-                                 group, d.bdf, d.driver);
+                                 group, d->bdf, d->driver);
                         return -EPERM;
                 }
         }
@@ -102,7 +107,7 @@ static Vfiobroker__Device *device_view(Broker *b, const PciDevice *d, Reply *rep
         else if (d->iommu_group < 0)
                 v->state = VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE,
                 snprintf(why, sizeof(why), "no IOMMU group");
-        else if (group_check_viable(b, d->iommu_group, why, sizeof(why)) < 0)
+        else if (group_check_viable(b, d->iommu_group, d, why, sizeof(why)) < 0)
                 v->state = VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
         else
                 v->state = VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
@@ -394,7 +399,7 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
                         return reply_error(reply, E(BUSY), EBUSY,
                                            "%s is busy: IOMMU group %d is held by lease %llu of uid %u",
                                            bdf, g->number, (unsigned long long) g->lease_id, (unsigned) g->uid), -EBUSY;
-                if (!g && group_check_viable(b, w->pci.iommu_group, why, sizeof(why)) < 0)
+                if (!g && group_check_viable(b, w->pci.iommu_group, &w->pci, why, sizeof(why)) < 0)
                         return reply_error(reply, E(GROUP_NOT_VIABLE), EPERM, "%s: %s", bdf, why), -EPERM;
         }
         if (n_fds > VFIO_BROKER_MAX_FDS)
@@ -941,7 +946,7 @@ static int handle_device_info(Connection *c, const Vfiobroker__Request *req, Rep
                         leased = lease_find_device(l, bdf);
                 if (leased)
                         e = fill_device_info(leased->fd, r, reply);
-                else if (!g && decide(c, &d, 0, why, sizeof(why)) && group_check_viable(b, d.iommu_group, why, sizeof(why)) >= 0)
+                else if (!g && decide(c, &d, 0, why, sizeof(why)) && group_check_viable(b, d.iommu_group, &d, why, sizeof(why)) >= 0)
                         e = device_info_transient(b, &d, r, reply);
                 /* else: leased by another or not viable: the sysfs view alone */
                 if (e < 0)
