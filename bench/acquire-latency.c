@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * acquire-latency ITERATIONS BDF: acquire plus release of one device, two
+ * ways taking turns (so that both see the same noise), each timed ITERATIONS
+ * times after a warm-up of a tenth as many.  Runs as root.
+ *
+ *   broker   through vfio-brokerd with libvfio-broker (no IRQs): Acquire,
+ *            close the lease's fds, Release (which must find the group free)
+ *   direct   in this process, the VFIO ioctl sequence the broker
+ *            does for the same work, with the broker's own ioctl wrappers
+ *            (daemon/vfio.c): open the container, open the group, check it
+ *            viable, attach it, set the type1 IOMMU, get the device fd;
+ *            then close the device, detach the group, and the reset pass
+ *            the broker makes after every release (attach the group to a
+ *            fresh container, open each device, reset it if it can), close
+ *
+ * Prints the BENCH/BENCHCDF lines of stats.h, series "acquire-direct" and
+ * "acquire-broker".
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+#include "vfio-broker.h"
+#include "vfio.h"
+
+static int die(const char *what, int err) {
+        fprintf(stderr, "acquire-latency: %s: %s\n", what, strerror(err < 0 ? -err : err));
+        exit(EXIT_FAILURE);
+}
+
+static int iommu_group_of(const char *bdf) {
+        char path[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                die(path, errno);
+        target[n] = 0;
+        return atoi(basename(target));
+}
+
+static void check(int r, const char *what) {
+        if (r < 0)
+                die(what, r);
+}
+
+/* The broker's reset pass after a release: the group in a container of its own, each device reset. */
+static void reset_pass(int group_fd, const char *bdf) {
+        struct vfio_device_info info;
+        int container, device;
+
+        check(vfio_container_open(&container), "opening /dev/vfio/vfio (reset)");
+        check(vfio_group_set_container(group_fd, container), "VFIO_GROUP_SET_CONTAINER (reset)");
+        check(vfio_container_set_iommu(container), "VFIO_SET_IOMMU (reset)");
+        check(vfio_group_get_device(group_fd, bdf, &device), "VFIO_GROUP_GET_DEVICE_FD (reset)");
+        check(vfio_device_get_info(device, &info), "VFIO_DEVICE_GET_INFO");
+        if (info.flags & VFIO_DEVICE_FLAGS_RESET)
+                (void) vfio_device_reset(device);
+        close(device);
+        check(vfio_group_unset_container(group_fd), "VFIO_GROUP_UNSET_CONTAINER (reset)");
+        close(container);
+}
+
+static void direct_once(int group, const char *bdf) {
+        int container, group_fd, device;
+
+        check(vfio_container_open(&container), "opening /dev/vfio/vfio");
+        check(vfio_group_open(group, &group_fd), "opening the group");
+        if (vfio_group_viable(group_fd) <= 0)
+                die("the group is not viable", EPERM);
+        check(vfio_group_set_container(group_fd, container), "VFIO_GROUP_SET_CONTAINER");
+        check(vfio_container_set_iommu(container), "VFIO_SET_IOMMU");
+        check(vfio_group_get_device(group_fd, bdf, &device), "VFIO_GROUP_GET_DEVICE_FD");
+        /* release */
+        close(device);
+        check(vfio_group_unset_container(group_fd), "VFIO_GROUP_UNSET_CONTAINER");
+        reset_pass(group_fd, bdf);
+        close(group_fd);
+        close(container);
+}
+
+static void broker_once(vfio_broker *b, const char *bdf) {
+        struct vfio_broker_device_request want = { .bdf = bdf };
+        vfio_broker_lease *lease = NULL;
+        uint64_t id;
+        int r;
+
+        r = vfio_broker_acquire(b, 0, &want, 1, &lease);
+        if (r < 0) {
+                fprintf(stderr, "acquire-latency: acquire %s: %s\n", bdf, vfio_broker_error_message(b));
+                exit(EXIT_FAILURE);
+        }
+        id = vfio_broker_lease_id(lease);
+        vfio_broker_lease_free(lease);
+        r = vfio_broker_release(b, id);
+        if (r != 0)
+                die("release (the group should be free at once)", r < 0 ? r : EBUSY);
+}
+
+int main(int argc, char **argv) {
+        static const char *const names[] = { "acquire-direct", "acquire-broker" };
+        size_t iterations, warmup;
+        vfio_broker *b = NULL;
+        int group, r;
+        Samples s[2];
+
+        if (argc != 3) {
+                fprintf(stderr, "usage: acquire-latency ITERATIONS BDF\n");
+                return EXIT_FAILURE;
+        }
+        iterations = parse_count(argv[1], "iteration count");
+        warmup = iterations / 10 + 1;
+        group = iommu_group_of(argv[2]);
+        r = vfio_broker_connect(NULL, &b);
+        if (r >= 0)
+                r = vfio_broker_hello(b, "acquire-latency");
+        if (r < 0)
+                die("connecting to the broker", r);
+        for (int k = 0; k < 2; k++)
+                samples_init(&s[k], iterations);
+
+        /* Turn about, the order changing each round: both see the same noise. */
+        for (size_t i = 0; i < warmup + iterations; i++)
+                for (int k = 0; k < 2; k++) {
+                        int which = (int) ((i + (size_t) k) % 2);
+                        uint64_t t = now_ns();
+
+                        if (which == 0)
+                                direct_once(group, argv[2]);
+                        else
+                                broker_once(b, argv[2]);
+                        if (i >= warmup)
+                                samples_add(&s[which], now_ns() - t);
+                }
+
+        for (int k = 0; k < 2; k++) {
+                samples_report(&s[k], names[k]);
+                samples_done(&s[k]);
+        }
+        vfio_broker_disconnect(b);
+        return EXIT_SUCCESS;
+}

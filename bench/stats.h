@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Latency samples of one benchmark series, and how they are reported: one
+ * "BENCH" line with the percentiles, and "BENCHCDF" lines (the distribution,
+ * for the plot) that bench/run reads off the guest's console.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef struct Samples {
+        uint64_t *ns;
+        size_t n, cap;
+} Samples;
+
+static inline uint64_t now_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+/* Room for @cap samples; exits the program when memory is short. */
+void samples_init(Samples *s, size_t cap);
+void samples_add(Samples *s, uint64_t ns);
+void samples_done(Samples *s);
+
+/* The @q quantile (0..1) of the samples, sorting them first. */
+uint64_t samples_quantile(Samples *s, double q);
+
+/* Print the BENCH and BENCHCDF lines of @series (sorts the samples). */
+void samples_report(Samples *s, const char *series);
+
+/* Parse a positive count; exits with a message on a bad one. */
+size_t parse_count(const char *s, const char *what);

@@ -1,0 +1,51 @@
+# The benchmark, run in the test bed's guest by bench/run.  Full or smoke
+# mode comes on the kernel command line (vmtest.bench=full|smoke); every
+# figure goes to the console as the BENCH* lines of bench/stats.h, and
+# bench/run makes the table and the plot of them.
+. /tests/lib.sh
+
+mode=$(sed -n 's/.*vmtest\.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
+case "$mode" in
+full) fetches=100000 acquires=1000 scale_fetches=20000 scales="1000 10000" ;;
+*) fetches=2000 acquires=30 scale_fetches=1000 scales="100 1000" ;;
+esac
+bdf=0000:00:04.0
+echo "BENCHINFO mode=$mode kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+
+# 1. and 2. 4 fds back: the physical limit (a raw SEQPACKET echo), the broker
+# (FetchLease on an INTx lease), a D-Bus method through a private dbus-daemon
+start_broker
+cat >/tmp/bench-bus.conf <<'CONF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=/tmp/bench-bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+dbus-daemon --config-file=/tmp/bench-bus.conf --nofork --nopidfile >/tmp/dbus.log 2>&1 &
+dbus_pid=$!
+for _ in $(seq 100); do [ -S /tmp/bench-bus ] && break; usleep 20000; done
+[ -S /tmp/bench-bus ] || { cat /tmp/dbus.log; fail "dbus-daemon did not come up"; }
+as_alice fds-latency "$fetches" "$bdf" unix:path=/tmp/bench-bus || { cat /tmp/dbus.log; fail "fds-latency"; }
+kill "$dbus_pid"
+
+# 3. acquire + release: the same ioctls done directly by root, and through the broker
+acquire-latency "$acquires" "$bdf" || fail "acquire-latency"
+stop_broker
+
+# 4. scale: a fresh broker for each count, its limits raised to fit
+ulimit -n 65536
+for n in $scales; do
+	start_broker --max-connections-per-uid $((n + 16)) --max-fds-in-flight 4096
+	idle-clients "$BROKER_PID" "$n" "$scale_fetches" "$bdf" || fail "idle-clients $n"
+	stop_broker
+done
+echo "BENCHDONE"
