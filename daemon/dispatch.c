@@ -681,8 +681,11 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         /* authorize */
         r = acquire_authorize(c, a, wants, &memlock, reply);
         if (r < 0) {
-                log_notice("DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup,
-                           reply->error.message);
+                log_audit(LOG_NOTICE,
+                          &AUDIT_RECORD(AUDIT_DENY, .has_client = true, .uid = c->uid, .pid = c->pid,
+                                        .cgroup = c->cgroup, .client_name = c->name),
+                          "DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup,
+                          reply->error.message);
                 return 0;
         }
 
@@ -738,9 +741,14 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         if (r < 0)
                 goto oom;
         for (size_t i = 0; i < a->n_devices; i++)
-                log_info("GRANT lease %llu: %s (group %d) to uid %u pid %u cgroup %s \"%s\" by grant \"%s\"",
-                         (unsigned long long) lease->id, wants[i].pci.bdf, wants[i].pci.iommu_group, (unsigned) c->uid,
-                         (unsigned) c->pid, c->cgroup, c->name, wants[i].grant->name);
+                log_audit(LOG_INFO,
+                          &AUDIT_RECORD(AUDIT_GRANT, .lease = lease->id, .has_client = true, .uid = c->uid,
+                                        .pid = c->pid, .cgroup = c->cgroup, .client_name = c->name,
+                                        .device = wants[i].pci.bdf, .has_group = true, .group = wants[i].pci.iommu_group,
+                                        .grant = wants[i].grant->name),
+                          "GRANT lease %llu: %s (group %d) to uid %u pid %u cgroup %s \"%s\" by grant \"%s\"",
+                          (unsigned long long) lease->id, wants[i].pci.bdf, wants[i].pci.iommu_group,
+                          (unsigned) c->uid, (unsigned) c->pid, c->cgroup, c->name, wants[i].grant->name);
         return 0;
 
 oom:

@@ -8,6 +8,7 @@
  * after a reset where the devices support it, is it free again.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,18 +49,19 @@ Group *group_free(Group *g) {
 
 /*
  * Reset every vfio-pci device of the group that offers a reset, through a
- * container of our own.  True when every one of them was reset.
+ * container of our own.  Counts the devices opened and those reset.
  */
-static bool group_reset(Group *g) {
+static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         _cleanup_close_ int container = -EBADF;
         size_t n = 0, opened = 0, reset = 0;
         int r;
 
+        *ret_opened = *ret_reset = 0;
         r = sysfs_group_members(g->broker->config.sysfs_root, g->number, &members, &n);
         if (r < 0) {
                 log_warning("group %d: cannot list its devices for reset: %s", g->number, strerror(-r));
-                return false;
+                return;
         }
         r = vfio_container_open(&container);
         if (r >= 0)
@@ -69,7 +71,7 @@ static bool group_reset(Group *g) {
         if (r < 0) {
                 log_warning("group %d: cannot attach it for reset: %s", g->number, strerror(-r));
                 (void) vfio_group_unset_container(g->fd);
-                return false;
+                return;
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_close_ int dev = -EBADF;
@@ -92,11 +94,14 @@ static bool group_reset(Group *g) {
                 }
         }
         (void) vfio_group_unset_container(g->fd);
-        return opened > 0 && reset == opened;
+        *ret_opened = opened;
+        *ret_reset = reset;
 }
 
 /* 0: detached and freed; -EBUSY: still held elsewhere. */
 static int group_try_detach(Group *g) {
+        size_t opened, reset;
+        char result[64];
         int r;
 
         r = vfio_group_unset_container(g->fd);
@@ -104,12 +109,15 @@ static int group_try_detach(Group *g) {
                 return r;
         if (r < 0)
                 log_warning("group %d: VFIO_GROUP_UNSET_CONTAINER: %s", g->number, strerror(-r));
-        if (group_reset(g))
+        group_reset(g, &opened, &reset);
+        if (opened > 0 && reset == opened)
                 broker_mark_group_clean(g->broker, g->number);
         else
                 broker_mark_group_used(g->broker, g->number, g->uid);
-        log_info("group %d: free again (was lease %llu of uid %u)",
-                 g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        snprintf(result, sizeof(result), "%zu/%zu reset", reset, opened);
+        log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
+                  "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset",
+                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, reset, opened);
         group_free(g);
         return 0;
 }
@@ -133,8 +141,9 @@ void group_release(Group *g) {
 
         g->state = GROUP_QUARANTINED;
         g->backoff_usec = RETRY_FIRST_USEC;
-        log_notice("group %d: quarantined: a device fd of lease %llu (uid %u) is still open elsewhere",
-                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        log_audit(LOG_NOTICE, &AUDIT_RECORD(AUDIT_QUARANTINE, .lease = g->lease_id, .has_group = true, .group = g->number),
+                  "group %d: quarantined: a device fd of lease %llu (uid %u) is still open elsewhere",
+                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
         r = loop_add_timer(g->broker->loop, g->backoff_usec, on_retry, g, &g->retry);
         if (r < 0)
                 log_error("group %d: cannot arm the quarantine timer: %s", g->number, strerror(-r));

@@ -140,7 +140,10 @@ static void lease_restore_memlock(Lease *l) {
 void lease_release(Lease *l, const char *why) {
         if (!l)
                 return;
-        log_info("lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        log_audit(LOG_INFO,
+                  &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
+                                .result = why),
+                  "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
         lease_restore_memlock(l);
         if (l->connection) {
                 l->connection->user->n_leases--;

@@ -43,6 +43,9 @@ static void usage(FILE *f) {
                 "  --hello-timeout SECONDS       to say Hello in (default %llu)\n"
                 "  --max-queued-bytes N          bytes of replies a uid leaves unread (default %u)\n"
                 "  --max-fds-in-flight N         fds sent to a uid and not yet received (default %u)\n"
+                "  --log-target auto|console|journal\n"
+                "                       where records go; auto: the journal when stderr is\n"
+                "                       connected to it, else stderr (default auto)\n"
                 "  --verbose            log debug messages\n"
                 "  --help, --version\n\n"
                 "SIGHUP reloads the policy; a broken policy leaves the one in force.\n",
@@ -112,6 +115,7 @@ int main(int argc, char **argv) {
                 { "hello-timeout", required_argument, NULL, 'T' },
                 { "max-queued-bytes", required_argument, NULL, 'Q' },
                 { "max-fds-in-flight", required_argument, NULL, 'F' },
+                { "log-target", required_argument, NULL, 'l' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -142,6 +146,16 @@ int main(int argc, char **argv) {
 
                         r = parse_limit(optarg, &seconds);
                         config.hello_timeout_usec = seconds * 1000000ULL;
+                        break;
+                }
+                case 'l': {
+                        LogTarget target;
+
+                        if (log_target_from_string(optarg, &target) < 0) {
+                                fprintf(stderr, "vfio-brokerd: --log-target is auto, console or journal\n");
+                                return EXIT_FAILURE;
+                        }
+                        log_set_target(target);
                         break;
                 }
                 case 'v': log_max_level = LOG_DEBUG; break;
