@@ -122,6 +122,18 @@ void broker_mark_group_used(Broker *b, int number, uid_t uid) {
         b->used_groups[b->n_used_groups++] = (UsedGroup) { .number = number, .uid = uid };
 }
 
+Lease *broker_find_lease(Broker *b, uint64_t id) {
+        Connection *c;
+
+        LIST_FOREACH(c, &b->connections, link) {
+                Lease *l = connection_find_lease(c, id);
+
+                if (l)
+                        return l;
+        }
+        return NULL;
+}
+
 Group *broker_find_group(Broker *b, int number) {
         Group *g;
 

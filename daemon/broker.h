@@ -103,6 +103,7 @@ struct Lease {
         Connection *connection;
         uid_t uid;
         pid_t pid;
+        uint64_t since_usec;            /* CLOCK_REALTIME when it was granted */
         uint64_t memlock;               /* the client's RLIMIT_MEMLOCK while leased; 0: untouched */
         struct rlimit saved_memlock;    /* to restore at the end */
         int container_fd;
@@ -139,8 +140,16 @@ struct Connection {
         LIST_ENTRY(Connection) link;
 };
 
+/* Who wants to hear of leases coming and going (the D-Bus admin API). */
+typedef struct BrokerHooks {
+        void (*lease_acquired)(Lease *l, void *userdata);
+        void (*lease_released)(Lease *l, const char *why, void *userdata);
+} BrokerHooks;
+
 struct Broker {
         BrokerConfig config;
+        const BrokerHooks *hooks;
+        void *hooks_userdata;
         Loop *loop;
         int listen_fd;
         Source *listen_io;
@@ -167,6 +176,8 @@ int broker_set_listen_fd(Broker *b, int fd);
 int broker_listen(Broker *b, const char *path);
 
 Group *broker_find_group(Broker *b, int number);
+/* Any connection's lease @id. */
+Lease *broker_find_lease(Broker *b, uint64_t id);
 
 /* (Re)load the policy; on failure the one in force stays and -errno is returned with *err. */
 int broker_load_policy(Broker *b, PolicyError *err);
@@ -188,6 +199,8 @@ const char *group_state_name(GroupState state);
 
 /* lease.c */
 int lease_new(Connection *c, Lease **ret);
+/* Ask the client to give the lease back: signal the REQ eventfds it holds (if it asked for them). */
+size_t lease_request_release(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */
 void lease_release(Lease *l, const char *why);
 LeasedDevice *lease_find_device(Lease *l, const char *bdf);

@@ -76,10 +76,30 @@ static int group_check_viable(Broker *b, int group, const PciDevice *known, char
         return 0;
 }
 
-static Vfiobroker__Device *device_view(Broker *b, const PciDevice *d, Reply *reply) {
-        Vfiobroker__Device *v;
+Vfiobroker__DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t size) {
         Group *g = d->iommu_group >= 0 ? broker_find_group(b, d->iommu_group) : NULL;
-        char why[256] = "";
+
+        why[0] = 0;
+        if (g)
+                return g->state == GROUP_LEASED ? VFIOBROKER__DEVICE_STATE__DEVICE_LEASED
+                                                : VFIOBROKER__DEVICE_STATE__DEVICE_QUARANTINED;
+        if (!driver_is_vfio(d)) {
+                snprintf(why, size, d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound", d->driver);
+                return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
+        }
+        if (d->iommu_group < 0) {
+                snprintf(why, size, "no IOMMU group");
+                return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
+        }
+        if (group_check_viable(b, d->iommu_group, d, why, size) < 0)
+                return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
+        return VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
+}
+
+static Vfiobroker__Device *device_view(Broker *b, const PciDevice *d, Reply *reply) {
+        Group *g = d->iommu_group >= 0 ? broker_find_group(b, d->iommu_group) : NULL;
+        Vfiobroker__Device *v;
+        char why[256];
 
         v = reply_alloc(reply, sizeof(*v));
         if (!v)
@@ -91,27 +111,11 @@ static Vfiobroker__Device *device_view(Broker *b, const PciDevice *d, Reply *rep
         v->iommu_group = d->iommu_group;
         v->resettable = d->resettable;
         v->noiommu = d->noiommu;
-
-        if (g && g->state == GROUP_LEASED) {
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_LEASED;
+        v->state = broker_device_state(b, d, why, sizeof(why));
+        if (g) {
                 v->lease_id = g->lease_id;
                 v->holder_uid = g->uid;
-        } else if (g) {
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_QUARANTINED;
-                v->lease_id = g->lease_id;
-                v->holder_uid = g->uid;
-        } else if (!driver_is_vfio(d))
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE,
-                snprintf(why, sizeof(why), d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound",
-                         d->driver);
-        else if (d->iommu_group < 0)
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE,
-                snprintf(why, sizeof(why), "no IOMMU group");
-        else if (group_check_viable(b, d->iommu_group, d, why, sizeof(why)) < 0)
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
-        else
-                v->state = VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
-
+        }
         v->bdf = reply_strdup(reply, d->bdf);
         v->driver = reply_strdup(reply, d->driver);
         v->reason = reply_strdup(reply, why);
@@ -740,6 +744,8 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
         r = acquire_reply(lease, reply);
         if (r < 0)
                 goto oom;
+        if (c->broker->hooks && c->broker->hooks->lease_acquired)
+                c->broker->hooks->lease_acquired(lease, c->broker->hooks_userdata);
         for (size_t i = 0; i < a->n_devices; i++)
                 log_audit(LOG_INFO,
                           &AUDIT_RECORD(AUDIT_GRANT, .lease = lease->id, .has_client = true, .uid = c->uid,

@@ -3,6 +3,7 @@
 
 #include "broker.h"
 #include "reply.h"
+#include "sysfs.h"
 #include "vfio-broker.pb-c.h"
 
 /*
@@ -12,3 +13,6 @@
  * the error to send before the connection is closed.
  */
 int dispatch_request(Connection *c, const Vfiobroker__Request *req, Reply *reply);
+
+/* What a listing says of @d: free, leased, quarantined, or unavailable with @why saying why. */
+Vfiobroker__DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t size);

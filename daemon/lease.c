@@ -8,12 +8,22 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "broker.h"
 #include "log.h"
 #include "util.h"
+#include "vfio-broker.pb-c.h"
 #include "vfio.h"
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
 
 int lease_new(Connection *c, Lease **ret) {
         Broker *b = c->broker;
@@ -29,6 +39,7 @@ int lease_new(Connection *c, Lease **ret) {
                 .uid = c->uid,
                 .pid = c->pid,
                 .container_fd = -EBADF,
+                .since_usec = now_realtime_usec(),
         };
         LIST_INSERT_HEAD(&c->leases, l, link);
         c->user->n_leases++;
@@ -137,9 +148,25 @@ static void lease_restore_memlock(Lease *l) {
                             (unsigned) l->pid, strerror(errno));
 }
 
+size_t lease_request_release(Lease *l) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->n_devices; i++)
+                for (size_t k = 0; k < l->devices[i].n_eventfds; k++) {
+                        const LeaseEventfd *e = &l->devices[i].eventfds[k];
+
+                        if (e->kind == VFIOBROKER__FD_KIND__FD_IRQ && e->irq_type == VFIOBROKER__IRQ_TYPE__IRQ_REQ &&
+                            eventfd_write(e->fd, 1) == 0)
+                                n++;
+                }
+        return n;
+}
+
 void lease_release(Lease *l, const char *why) {
         if (!l)
                 return;
+        if (l->broker->hooks && l->broker->hooks->lease_released)
+                l->broker->hooks->lease_released(l, why, l->broker->hooks_userdata);
         log_audit(LOG_INFO,
                   &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
                                 .result = why),

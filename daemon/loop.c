@@ -98,6 +98,21 @@ int loop_add_io(Loop *loop, int fd, SourceIoFn fn, void *userdata, Source **ret)
         return source_start(s, ret);
 }
 
+int source_set_io_write(Source *s, bool write) {
+        struct event_base *base;
+        evutil_socket_t fd;
+        short what;
+
+        event_get_assignment(s->ev, &base, &fd, &what, NULL, NULL);
+        if (!!(what & EV_WRITE) == write)
+                return 0;
+        event_del(s->ev);
+        what = (short) (write ? what | EV_WRITE : what & ~EV_WRITE);
+        if (event_assign(s->ev, base, fd, what, on_io, s) < 0 || event_add(s->ev, NULL) < 0)
+                return -EIO;
+        return 0;
+}
+
 int source_set_timer(Source *s, uint64_t usec) {
         struct timeval tv = { .tv_sec = usec / 1000000, .tv_usec = usec % 1000000 };
 

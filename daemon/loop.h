@@ -6,12 +6,13 @@
  * the rest of the daemon sees Loop and Source.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct Loop Loop;
 typedef struct Source Source;
 
-/* Called with the fd's readiness; EV_READ-like semantics only. */
+/* Called when the fd is readable (and, if asked for, writable). */
 typedef void (*SourceIoFn)(Source *s, int fd, void *userdata);
 typedef void (*SourceTimerFn)(Source *s, void *userdata);
 typedef void (*SourceSignalFn)(Source *s, int signo, void *userdata);
@@ -21,6 +22,9 @@ Loop *loop_free(Loop *loop);
 
 /* Watch @fd for readability until the source is freed. */
 int loop_add_io(Loop *loop, int fd, SourceIoFn fn, void *userdata, Source **ret);
+
+/* Also call the io source back when @fd is writable (or no longer). */
+int source_set_io_write(Source *s, bool write);
 
 /* Fire once, @usec from now; re-arm with source_set_timer(). */
 int loop_add_timer(Loop *loop, uint64_t usec, SourceTimerFn fn, void *userdata, Source **ret);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "bus.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -68,19 +69,33 @@ static void log_policy(const Broker *b) {
                  b->policy.allow_noiommu ? "yes" : "no", b->policy.reset_required ? "yes" : "no");
 }
 
-static void on_reload(Source *s, int signo, void *userdata) {
+/* SIGHUP or the admin API's ReloadPolicy: -errno with @error saying why if the policy is broken. */
+static int reload(void *userdata, char *error, size_t size) {
         Broker *b = userdata;
         PolicyError err = {};
+        int r;
 
         service_notify("RELOADING=1");
-        if (broker_load_policy(b, &err) < 0) {
+        r = broker_load_policy(b, &err);
+        if (r < 0) {
                 log_policy_error("reload failed, the policy in force stays", &err);
-                service_notify("READY=1\nSTATUS=reload failed: %s:%u: %s", err.file, err.line, err.message);
-                return;
+                if (err.line > 0)
+                        snprintf(error, size, "%s:%u: %s", err.file, err.line, err.message);
+                else
+                        snprintf(error, size, "%s: %s", err.file, err.message);
+                service_notify("READY=1\nSTATUS=reload failed: %s", error);
+                return r;
         }
         log_info("policy reloaded");
         log_policy(b);
         service_notify("READY=1\nSTATUS=serving, policy of %zu grant(s) reloaded", b->policy.n_grants);
+        return 0;
+}
+
+static void on_reload(Source *s, int signo, void *userdata) {
+        char error[512];
+
+        (void) reload(userdata, error, sizeof(error));
 }
 
 static void on_terminate(Source *s, int signo, void *userdata) {
@@ -127,6 +142,7 @@ int main(int argc, char **argv) {
         PolicyError err = {};
         Broker *broker = NULL;
         Loop *loop = NULL;
+        Bus *bus = NULL;
         int c, r = 0;
 
         broker_config_init(&config);
@@ -216,6 +232,9 @@ int main(int argc, char **argv) {
                 log_error("cannot start the watchdog: %s", strerror(-r));
                 goto out;
         }
+        r = bus_new(broker, loop, reload, broker, &bus);
+        if (r < 0)
+                log_notice("no D-Bus system bus (%s): the admin API is off; clients are served as ever", strerror(-r));
         /* Everything that needed root is done: keep only what leasing needs. */
         r = service_drop_capabilities(broker->policy.allow_noiommu);
         if (r < 0) {
@@ -230,6 +249,7 @@ out:
         source_free(sigint);
         source_free(sighup);
         source_free(watchdog);
+        bus_free(bus);
         broker_free(broker);
         loop_free(loop);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The D-Bus admin API, on sd-bus, driven by the daemon's event loop: the bus
+ * fd is watched for reading (and for writing while sd-bus has output queued)
+ * and sd_bus_process() runs until it has nothing left.  The only calls the
+ * daemon makes itself (Hello, RequestName) are done at start, before the
+ * loop runs, so no method-call timeout needs a timer.
+ */
+#include "bus.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-bus.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+
+struct Bus {
+        Broker *broker;
+        sd_bus *bus;
+        Source *io;
+        BusReloadFn reload;
+        void *reload_userdata;
+        bool have_admin_gid;
+        gid_t admin_gid;
+};
+
+static void bus_flush_later(Bus *b) {
+        int events = sd_bus_get_events(b->bus);
+
+        if (events >= 0 && source_set_io_write(b->io, events & POLLOUT) < 0)
+                log_warning("D-Bus: cannot watch the bus for writing");
+}
+
+static void on_bus_io(Source *s, int fd, void *userdata) {
+        Bus *b = userdata;
+        int r;
+
+        do
+                r = sd_bus_process(b->bus, NULL);
+        while (r > 0);
+        if (r < 0) {
+                /* The bus went away: the admin API is gone, the broker keeps serving clients. */
+                log_error("D-Bus: connection lost (%s); the admin API is off until a restart", strerror(-r));
+                b->io = source_free(b->io);
+                b->bus = sd_bus_flush_close_unref(b->bus);
+                return;
+        }
+        bus_flush_later(b);
+}
+
+/* Does the user database put @uid in @gid (as dbus-daemon's group="" policies see it)? */
+static bool user_in_group(uid_t uid, gid_t gid) {
+        struct passwd *pw = getpwuid(uid);
+        gid_t groups[256];
+        int n = (int) (sizeof(groups) / sizeof(groups[0]));
+
+        if (!pw)
+                return false;
+        if (pw->pw_gid == gid)
+                return true;
+        if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+                return false;
+        for (int i = 0; i < n; i++)
+                if (groups[i] == gid)
+                        return true;
+        return false;
+}
+
+/*
+ * Root, or a member of the admin group: -EACCES with @error set otherwise.
+ * The uid comes from the bus (taken from the peer's socket); membership from
+ * the user database, the same source the bus policy's group rule uses.
+ */
+static int check_admin(Bus *b, sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "cannot tell who is calling: %s", strerror(-r));
+        if (uid == 0 || (b->have_admin_gid && user_in_group(uid, b->admin_gid)))
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                 "uid %u is neither root nor in the %s group", (unsigned) uid, BUS_ADMIN_GROUP);
+}
+
+static const char *state_name(Vfiobroker__DeviceState state) {
+        switch (state) {
+        case VFIOBROKER__DEVICE_STATE__DEVICE_FREE: return "free";
+        case VFIOBROKER__DEVICE_STATE__DEVICE_LEASED: return "leased";
+        case VFIOBROKER__DEVICE_STATE__DEVICE_QUARANTINED: return "quarantined";
+        default: return "unavailable";
+        }
+}
+
+/* ListDevices() -> a(sqqsistu): bdf, vendor, device, driver, IOMMU group, state, lease, holder uid */
+static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ PciDevice *all = NULL;
+        Bus *b = userdata;
+        size_t n;
+        int r;
+
+        r = check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = sysfs_list_devices(b->broker->config.sysfs_root, &all, &n);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "cannot read PCI devices: %s", strerror(-r));
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sqqsistu)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const PciDevice *d = &all[i];
+                Group *g = d->iommu_group >= 0 ? broker_find_group(b->broker, d->iommu_group) : NULL;
+                char why[256];
+
+                r = sd_bus_message_append(reply, "(sqqsistu)", d->bdf, (uint16_t) d->vendor, (uint16_t) d->device,
+                                          d->driver, (int32_t) d->iommu_group,
+                                          state_name(broker_device_state(b->broker, d, why, sizeof(why))),
+                                          (uint64_t) (g ? g->lease_id : 0), (uint32_t) (g ? g->uid : 0));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int append_lease(sd_bus_message *reply, const Lease *l) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'r', "tuusauast");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "tuus", l->id, (uint32_t) l->uid, (uint32_t) l->pid,
+                                          l->connection ? l->connection->cgroup : "");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "u");
+        for (size_t i = 0; r >= 0 && i < l->n_groups; i++)
+                r = sd_bus_message_append(reply, "u", (uint32_t) l->groups[i]->number);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < l->n_devices; i++)
+                r = sd_bus_message_append(reply, "s", l->devices[i].bdf);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "t", l->since_usec);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* ListLeases() -> a(tuusauast): id, uid, pid, cgroup, IOMMU groups, devices, since (µs, realtime) */
+static int method_list_leases(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Bus *b = userdata;
+        Connection *c;
+        int r;
+
+        r = check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(tuusauast)");
+        LIST_FOREACH(c, &b->broker->connections, link) {
+                Lease *l;
+
+                LIST_FOREACH(l, &c->leases, link)
+                        if (r >= 0)
+                                r = append_lease(reply, l);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* ReleaseLease(t id): signal the client's REQ eventfds, then end the lease in the broker. */
+static int method_release_lease(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        uint64_t id;
+        size_t asked;
+        Lease *l;
+        int r;
+
+        r = check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &id);
+        if (r < 0)
+                return r;
+        l = broker_find_lease(b->broker, id);
+        if (!l)
+                return sd_bus_error_setf(error, BUS_NAME ".Error.UnknownLease", "there is no lease %llu",
+                                         (unsigned long long) id);
+        asked = lease_request_release(l);
+        log_notice("lease %llu of uid %u: released by an administrator over D-Bus%s", (unsigned long long) id,
+                   (unsigned) l->uid, asked ? "; the client's REQ eventfd was signalled" : "");
+        lease_release(l, "released by an administrator");
+        return sd_bus_reply_method_return(m, "");
+}
+
+/* ReloadPolicy(): as SIGHUP; a broken policy is an error and the one in force stays. */
+static int method_reload_policy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        char why[512];
+        int r;
+
+        r = check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = b->reload(b->reload_userdata, why, sizeof(why));
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_NAME ".Error.PolicyInvalid", "%s", why);
+        return sd_bus_reply_method_return(m, "");
+}
+
+static int property_count(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        uint32_t n = 0;
+        Connection *c;
+        Group *g;
+
+        if (strcmp(property, "Connections") == 0)
+                LIST_FOREACH(c, &b->broker->connections, link)
+                        n++;
+        else if (strcmp(property, "Leases") == 0) {
+                LIST_FOREACH(c, &b->broker->connections, link) {
+                        Lease *l;
+
+                        LIST_FOREACH(l, &c->leases, link)
+                                n++;
+                }
+        } else
+                LIST_FOREACH(g, &b->broker->groups, link)
+                        if ((g->state == GROUP_LEASED) == (strcmp(property, "LeasedGroups") == 0))
+                                n++;
+        return sd_bus_message_append(reply, "u", n);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Connections", "u", property_count, 0, 0),
+        SD_BUS_PROPERTY("Leases", "u", property_count, 0, 0),
+        SD_BUS_PROPERTY("LeasedGroups", "u", property_count, 0, 0),
+        SD_BUS_PROPERTY("QuarantinedGroups", "u", property_count, 0, 0),
+        SD_BUS_METHOD("ListDevices", "", "a(sqqsistu)", method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListLeases", "", "a(tuusauast)", method_list_leases, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ReleaseLease", "t", "", method_release_lease, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ReloadPolicy", "", "", method_reload_policy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL("LeaseAcquired", "tuuas", 0),
+        SD_BUS_SIGNAL("LeaseReleased", "tus", 0),
+        SD_BUS_VTABLE_END,
+};
+
+static void on_lease_acquired(Lease *l, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        Bus *b = userdata;
+        int r;
+
+        if (!b->bus)
+                return;
+        r = sd_bus_message_new_signal(b->bus, &m, BUS_PATH, BUS_INTERFACE, "LeaseAcquired");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "tuu", l->id, (uint32_t) l->uid, (uint32_t) l->pid);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < l->n_devices; i++)
+                r = sd_bus_message_append(m, "s", l->devices[i].bdf);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, m, NULL);
+        if (r < 0)
+                log_warning("D-Bus: cannot send LeaseAcquired: %s", strerror(-r));
+        bus_flush_later(b);
+}
+
+static void on_lease_released(Lease *l, const char *why, void *userdata) {
+        Bus *b = userdata;
+        int r;
+
+        if (!b->bus)
+                return;
+        r = sd_bus_emit_signal(b->bus, BUS_PATH, BUS_INTERFACE, "LeaseReleased", "tus", l->id, (uint32_t) l->uid, why);
+        if (r < 0)
+                log_warning("D-Bus: cannot send LeaseReleased: %s", strerror(-r));
+        bus_flush_later(b);
+}
+
+static const BrokerHooks bus_hooks = {
+        .lease_acquired = on_lease_acquired,
+        .lease_released = on_lease_released,
+};
+
+int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus **ret) {
+        struct group *gr;
+        Bus *b;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        *b = (Bus) { .broker = broker, .reload = reload, .reload_userdata = userdata };
+        gr = getgrnam(BUS_ADMIN_GROUP);
+        if (gr) {
+                b->have_admin_gid = true;
+                b->admin_gid = gr->gr_gid;
+        }
+        r = sd_bus_open_system(&b->bus);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, b);
+        if (r >= 0)
+                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
+        if (r >= 0)
+                r = loop_add_io(loop, sd_bus_get_fd(b->bus), on_bus_io, b, &b->io);
+        if (r < 0) {
+                bus_free(b);
+                return r;
+        }
+        broker->hooks = &bus_hooks;
+        broker->hooks_userdata = b;
+        bus_flush_later(b);
+        *ret = b;
+        return 0;
+}
+
+Bus *bus_free(Bus *b) {
+        if (!b)
+                return NULL;
+        if (b->broker->hooks == &bus_hooks)
+                b->broker->hooks = NULL;
+        source_free(b->io);
+        sd_bus_flush_close_unref(b->bus);
+        free(b);
+        return NULL;
+}
