@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bdf.h"
+#include "ctl-admin.h"
 #include "policy-load.h"
 #include "sysfs.h"
 #include "util.h"
@@ -55,7 +56,14 @@ static void usage(FILE *f) {
                 "  policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
                 "                 [--policy FILE] [--policy-dir DIR] BDF\n"
                 "                                      the decision for that identity, and the grant\n"
-                "                                      behind it; touches no device\n\n"
+                "                                      behind it; touches no device\n"
+                "  status                              counts of connections, leases and groups\n"
+                "  leases                              every lease: id, uid, pid, since, cgroup, groups,\n"
+                "                                      devices (root or group vfio-broker-admin)\n"
+                "  release-lease ID                    signal the holder's REQ eventfd and end the\n"
+                "                                      lease; groups stay quarantined while its fds live\n"
+                "  reload                              reload the policy (as SIGHUP)\n\n"
+                "status, leases, release-lease and reload use the D-Bus admin API on the system bus.\n"
                 "The socket defaults to $VFIO_BROKER_SOCKET, else %s.\n"
                 "run exits with COMMAND's status, or %d when the broker refused.\n",
                 VFIO_BROKER_DEFAULT_SOCKET, EXIT_BROKER);
@@ -560,6 +568,14 @@ int main(int argc, char **argv) {
                 return cmd_run(argc, argv);
         if (strcmp(argv[0], "policy") == 0)
                 return cmd_policy(argc, argv);
+        if (strcmp(argv[0], "status") == 0)
+                return cmd_status(argc, argv);
+        if (strcmp(argv[0], "leases") == 0)
+                return cmd_leases(argc, argv);
+        if (strcmp(argv[0], "release-lease") == 0)
+                return cmd_release_lease(argc, argv);
+        if (strcmp(argv[0], "reload") == 0)
+                return cmd_reload(argc, argv);
         fprintf(stderr, "vfio-brokerctl: unknown command \"%s\"\n", argv[0]);
         usage(stderr);
         return EXIT_FAILURE;

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ctl-admin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+
+#define BUS_NAME "org.vfiobroker1"
+#define BUS_PATH "/org/vfiobroker1"
+#define BUS_INTERFACE "org.vfiobroker1.Manager"
+#define EXIT_BROKER 125
+
+static sd_bus *bus_connect(void) {
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "vfio-brokerctl: cannot connect to the system bus: %s\n", strerror(-r));
+                return NULL;
+        }
+        return bus;
+}
+
+/* Call @method (no arguments but @id when @with_id): the reply, or NULL with the error printed. */
+static sd_bus_message *call(sd_bus *bus, const char *method, bool with_id, uint64_t id) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        if (with_id)
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &error, &reply, "t", id);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &error, &reply, "");
+        if (r < 0) {
+                fprintf(stderr, "vfio-brokerctl: %s: %s\n", method, error.message ? error.message : strerror(-r));
+                sd_bus_error_free(&error);
+                return NULL;
+        }
+        return reply;
+}
+
+static int no_arguments(int argc, char **argv) {
+        if (argc == 1)
+                return 0;
+        fprintf(stderr, "vfio-brokerctl: %s takes no arguments\n", argv[0]);
+        return -EINVAL;
+}
+
+int cmd_status(int argc, char **argv) {
+        static const char *const properties[] = { "Connections", "Leases", "LeasedGroups", "QuarantinedGroups" };
+        sd_bus *bus;
+        int rc = 0;
+
+        if (no_arguments(argc, argv) < 0)
+                return EXIT_FAILURE;
+        bus = bus_connect();
+        if (!bus)
+                return EXIT_BROKER;
+        for (size_t i = 0; i < sizeof(properties) / sizeof(properties[0]); i++) {
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+                uint32_t n;
+                int r;
+
+                r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, properties[i], &error, 'u', &n);
+                if (r < 0) {
+                        fprintf(stderr, "vfio-brokerctl: %s: %s\n", properties[i],
+                                error.message ? error.message : strerror(-r));
+                        sd_bus_error_free(&error);
+                        rc = EXIT_BROKER;
+                        break;
+                }
+                printf("%-18s %" PRIu32 "\n", properties[i], n);
+        }
+        sd_bus_flush_close_unref(bus);
+        return rc;
+}
+
+static void print_since(uint64_t usec) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+        char buf[64];
+
+        if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+                printf(" %s", buf);
+        else
+                printf(" -");
+}
+
+/* Read an array of 'u' or 's' into @buf, comma-separated ("-" when empty). */
+static int read_list(sd_bus_message *m, char type, char *buf, size_t size) {
+        char sig[2] = { type, 0 };
+        size_t used = 0;
+        int r;
+
+        buf[0] = 0;
+        r = sd_bus_message_enter_container(m, 'a', sig);
+        for (;;) {
+                const char *s;
+                uint32_t u;
+                char item[32];
+
+                if (r < 0)
+                        return r;
+                r = type == 'u' ? sd_bus_message_read_basic(m, 'u', &u) : sd_bus_message_read_basic(m, 's', &s);
+                if (r <= 0)
+                        break;
+                if (type == 'u') {
+                        snprintf(item, sizeof(item), "%" PRIu32, u);
+                        s = item;
+                }
+                if (used < size)
+                        used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? "," : "", s);
+        }
+        if (r < 0)
+                return r;
+        if (!buf[0])
+                snprintf(buf, size, "-");
+        return sd_bus_message_exit_container(m);
+}
+
+int cmd_leases(int argc, char **argv) {
+        sd_bus_message *reply;
+        sd_bus *bus;
+        int r;
+
+        if (no_arguments(argc, argv) < 0)
+                return EXIT_FAILURE;
+        bus = bus_connect();
+        if (!bus)
+                return EXIT_BROKER;
+        reply = call(bus, "ListLeases", false, 0);
+        if (!reply) {
+                sd_bus_flush_close_unref(bus);
+                return EXIT_BROKER;
+        }
+        printf("%-6s %-6s %-7s %-20s %-24s %-8s %s\n", "LEASE", "UID", "PID", "SINCE", "CGROUP", "GROUPS", "DEVICES");
+        r = sd_bus_message_enter_container(reply, 'a', "(tuusauast)");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "tuusauast")) > 0) {
+                char groups[128], devices[512];
+                uint32_t uid, pid;
+                uint64_t id, since;
+                const char *cgroup;
+
+                r = sd_bus_message_read(reply, "tuus", &id, &uid, &pid, &cgroup);
+                if (r >= 0)
+                        r = read_list(reply, 'u', groups, sizeof(groups));
+                if (r >= 0)
+                        r = read_list(reply, 's', devices, sizeof(devices));
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "t", &since);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        break;
+                printf("%-6" PRIu64 " %-6" PRIu32 " %-7" PRIu32, id, uid, pid);
+                print_since(since);
+                printf(" %-24s %-8s %s\n", *cgroup ? cgroup : "-", groups, devices);
+        }
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0) {
+                fprintf(stderr, "vfio-brokerctl: ListLeases: malformed reply: %s\n", strerror(-r));
+                return EXIT_BROKER;
+        }
+        return 0;
+}
+
+int cmd_release_lease(int argc, char **argv) {
+        sd_bus_message *reply;
+        unsigned long long id;
+        sd_bus *bus;
+        char *end;
+
+        if (argc != 2 || (errno = 0, id = strtoull(argv[1], &end, 10), errno || *end || end == argv[1] || id == 0)) {
+                fprintf(stderr, "vfio-brokerctl: release-lease takes one lease id (a positive number)\n");
+                return EXIT_FAILURE;
+        }
+        bus = bus_connect();
+        if (!bus)
+                return EXIT_BROKER;
+        reply = call(bus, "ReleaseLease", true, id);
+        sd_bus_flush_close_unref(bus);
+        if (!reply)
+                return EXIT_BROKER;
+        sd_bus_message_unref(reply);
+        printf("lease %llu released\n", id);
+        return 0;
+}
+
+int cmd_reload(int argc, char **argv) {
+        sd_bus_message *reply;
+        sd_bus *bus;
+
+        if (no_arguments(argc, argv) < 0)
+                return EXIT_FAILURE;
+        bus = bus_connect();
+        if (!bus)
+                return EXIT_BROKER;
+        reply = call(bus, "ReloadPolicy", false, 0);
+        sd_bus_flush_close_unref(bus);
+        if (!reply)
+                return EXIT_BROKER;
+        sd_bus_message_unref(reply);
+        printf("policy reloaded\n");
+        return 0;
+}
