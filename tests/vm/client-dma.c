@@ -11,6 +11,10 @@
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
  *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
+ *   --wait-req    ask for the REQ interrupt too; instead of releasing:
+ *                 print "holding", wait until the broker signals the REQ
+ *                 eventfd (it wants the device back), then close every
+ *                 fd, say so and exit
  *   --fetch       before releasing: fetch the lease's fds again, close the
  *                 first ones, and do each device's DMA round trip once more
  *                 on the fetched fds alone
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -135,9 +140,12 @@ static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **le
 }
 
 int main(int argc, char **argv) {
-        struct vfio_broker_irq_request irq_want = { .type = VFIO_BROKER_IRQ_MSI, .count = 1 };
+        struct vfio_broker_irq_request irq_want[2] = {
+                { .type = VFIO_BROKER_IRQ_MSI, .count = 1 },
+                { .type = VFIO_BROKER_IRQ_REQ, .count = 1 },
+        };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false, fetch = false;
+        bool hold = false, fork_child = false, fetch = false, wait_req = false;
         long long expect_memlock = 0, memlock_before = memlock_from_proc();
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
@@ -152,18 +160,20 @@ int main(int argc, char **argv) {
                         intx = true;
                 else if (strcmp(argv[i], "--fetch") == 0)
                         fetch = true;
+                else if (strcmp(argv[i], "--wait-req") == 0)
+                        wait_req = true;
                 else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
                         expect_memlock = atoll(argv[++i]);
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
         if (intx)
-                irq_want.type = VFIO_BROKER_IRQ_INTX;
+                irq_want[0].type = VFIO_BROKER_IRQ_INTX;
         r = vfio_broker_connect(NULL, &b);
         if (r < 0)
                 return fail(NULL, "connect", r);
@@ -171,7 +181,8 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail(b, "hello", r);
         for (; i < argc; i++, n++) {
-                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = &irq_want, .n_irqs = 1 };
+                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = irq_want,
+                                                           .n_irqs = wait_req && n == 0 ? 2 : 1 };
 
                 r = vfio_broker_acquire(b, lease_id, &want, 1, &leases[n]);
                 if (r < 0)
@@ -197,6 +208,24 @@ int main(int argc, char **argv) {
                 for (int k = 0; k < n; k++)
                         vfio_broker_lease_free(leases[k]); /* our copies; the child keeps its own */
                 vfio_broker_disconnect(b);                  /* no release: the broker sees us go */
+                return EXIT_SUCCESS;
+        }
+        if (wait_req) {
+                int req = vfio_broker_lease_find_fd(leases[0], VFIO_BROKER_FD_IRQ, argv[i - n], VFIO_BROKER_IRQ_REQ, 0);
+                uint64_t v;
+
+                if (req < 0)
+                        return fail(b, "the lease lacks the REQ eventfd", req);
+                printf("client-dma: holding (pid %d), waiting for a request to release\n", (int) getpid());
+                fflush(stdout);
+                /* The broker's eventfds are non-blocking: wait for it first. */
+                if (poll(&(struct pollfd) { .fd = req, .events = POLLIN }, 1, -1) != 1 ||
+                    read(req, &v, sizeof(v)) != sizeof(v))
+                        return fail(b, "reading the REQ eventfd", -errno);
+                for (int k = 0; k < n; k++)
+                        vfio_broker_lease_free(leases[k]);
+                vfio_broker_disconnect(b);
+                printf("client-dma: the broker asked for the device back; every fd closed\n");
                 return EXIT_SUCCESS;
         }
         if (hold) {

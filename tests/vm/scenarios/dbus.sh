@@ -1,0 +1,82 @@
+# The D-Bus admin API on a real dbus-daemon running Debian's system bus
+# configuration with units/org.vfiobroker1.conf: who may call what, ListLeases,
+# ReleaseLease (the holder's REQ eventfd signalled), ReloadPolicy, the
+# properties and the LeaseAcquired/LeaseReleased signals.
+. /tests/lib.sh
+as_admin() { runas 1001 1001,2001 "$@"; } # bob, in vfio-broker-admin
+
+mkdir -p /run/dbus
+dbus-daemon --system --nofork --nopidfile >/tmp/dbus.log 2>&1 &
+dbus_pid=$!
+for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; usleep 20000; done
+[ -S /run/dbus/system_bus_socket ] || { cat /tmp/dbus.log; fail "no system bus"; }
+busctl --system monitor org.vfiobroker1 >/tmp/monitor.txt 2>&1 &
+monitor=$!
+
+start_broker
+for _ in $(seq 100); do busctl --system status org.vfiobroker1 >/dev/null 2>&1 && break; usleep 20000; done
+grep -q "no D-Bus" "$BROKER_LOG" && fail "the broker did not get onto the bus"
+
+# Counts are for anyone to read.
+as_alice vfio-brokerctl status | tee /tmp/status
+grep -q '^Leases  *0$' /tmp/status || fail "status: not 0 leases"
+
+runas 1000 1000 client-dma --wait-req 0000:00:03.0 >/tmp/req.log 2>&1 </dev/null &
+for _ in $(seq 250); do grep -q holding /tmp/req.log && break; usleep 20000; done
+grep -q holding /tmp/req.log || { cat /tmp/req.log; fail "alice's client did not get 0000:00:03.0"; }
+
+vfio-brokerctl status | tee /tmp/status
+grep -q '^Leases  *1$' /tmp/status || fail "status: not 1 lease"
+grep -q '^LeasedGroups  *1$' /tmp/status || fail "status: not 1 leased group"
+vfio-brokerctl leases | tee /tmp/leases
+line=$(grep ' 0000:00:03.0$' /tmp/leases) || fail "leases does not show 0000:00:03.0"
+set -- $line
+[ "$2" = 1000 ] || fail "leases: uid is '$2', not 1000"
+lease=$1
+as_admin vfio-brokerctl leases | grep -q ' 0000:00:03.0$' || fail "the admin group cannot list leases"
+rc=0
+as_alice vfio-brokerctl leases 2>/tmp/err || rc=$?
+cat /tmp/err
+[ "$rc" = 125 ] || fail "alice listed the leases (exit $rc)"
+grep -q 'Rejected send message' /tmp/err || fail "alice was not refused by the bus policy"
+rc=0
+as_alice busctl --system call org.vfiobroker1 /org/vfiobroker1 org.vfiobroker1.Manager ReleaseLease t "$lease" 2>/tmp/err || rc=$?
+[ "$rc" != 0 ] || fail "alice released a lease over D-Bus"
+
+# ReleaseLease: the holder hears it on its REQ eventfd, closes everything, the group is free.
+rc=0
+vfio-brokerctl release-lease 999 2>/tmp/err || rc=$?
+[ "$rc" = 125 ] && grep -q 'no lease 999' /tmp/err || { cat /tmp/err; fail "release-lease 999: exit $rc"; }
+as_admin vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+for _ in $(seq 250); do grep -q 'asked for the device back' /tmp/req.log && break; usleep 20000; done
+cat /tmp/req.log
+grep -q 'asked for the device back' /tmp/req.log || fail "the client was not asked (REQ eventfd)"
+ms=$(wait_state 0000:00:03.0 free 3000)
+echo "dbus: group free ${ms} ms after release-lease"
+grep -q "released by an administrator over D-Bus; the client's REQ eventfd was signalled" "$BROKER_LOG" ||
+	fail "no log of the administrator's release"
+
+# ReloadPolicy through vfio-brokerctl and through a plain D-Bus call; a broken drop-in is refused.
+vfio-brokerctl reload || fail "reload"
+busctl --system call org.vfiobroker1 /org/vfiobroker1 org.vfiobroker1.Manager ReloadPolicy || fail "ReloadPolicy"
+mkdir -p /tmp/policy.d
+printf '[Grant x]\nPool=nonesuch\nUser=root\n' >/tmp/policy.d/50-broken.conf
+rc=0
+as_admin vfio-brokerctl reload 2>/tmp/err || rc=$?
+cat /tmp/err
+[ "$rc" = 125 ] && grep -q '50-broken.conf:2' /tmp/err || fail "a broken reload: exit $rc"
+rm /tmp/policy.d/50-broken.conf
+[ "$(grep -c 'policy reloaded' "$BROKER_LOG")" = 2 ] || fail "not 2 reloads logged"
+
+# ListDevices
+busctl --system call org.vfiobroker1 /org/vfiobroker1 org.vfiobroker1.Manager ListDevices >/tmp/devices
+grep -q '"0000:00:03.0" 4660 4584 "vfio-pci" [0-9]* "free"' /tmp/devices || { cat /tmp/devices; fail "ListDevices"; }
+
+stop_broker
+kill "$monitor"
+cat /tmp/monitor.txt | grep -E 'Member=|STRING|UINT64' | head -20
+grep -q 'Member=LeaseAcquired' /tmp/monitor.txt || fail "no LeaseAcquired signal"
+grep -q 'Member=LeaseReleased' /tmp/monitor.txt || fail "no LeaseReleased signal"
+grep -q 'released by an administrator' /tmp/monitor.txt || fail "LeaseReleased does not say why"
+kill "$dbus_pid"
+echo "dbus: passed"
