@@ -58,14 +58,25 @@ int service_start_watchdog(Loop *loop, Source **ret) {
 }
 
 int service_drop_capabilities(bool noiommu) {
-        const capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
+        capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
+        capng_select_t apply = CAPNG_SELECT_CAPS;
 
+        /*
+         * The bounding set can only be narrowed with CAP_SETPCAP: we have it
+         * when run by hand as root.  Under systemd the unit's
+         * CapabilityBoundingSet= has narrowed it already and leaves
+         * CAP_SETPCAP out; the effective and permitted sets are what count.
+         */
+        if (capng_get_caps_process() == 0 && capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
+                sets |= CAPNG_BOUNDING_SET;
+                apply = CAPNG_SELECT_BOTH;
+        }
         capng_clear(CAPNG_SELECT_BOTH);
         if (capng_update(CAPNG_ADD, sets, CAP_SYS_RESOURCE) < 0)
                 return -EINVAL;
         if (noiommu && capng_update(CAPNG_ADD, sets, CAP_SYS_RAWIO) < 0)
                 return -EINVAL;
-        if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+        if (capng_apply(apply) < 0)
                 return -EPERM;
         return 0;
 }
