@@ -163,6 +163,11 @@ struct Broker {
         UsedGroup *used_groups;
         size_t n_used_groups;
         uint8_t *packet;                /* each request is read here (VFIO_BROKER_MAX_MESSAGE bytes) */
+        /* Restarts that keep leases (persist.c): */
+        bool persist;                   /* under systemd: fds go to its FD store, leases to the state file */
+        bool keep_leases;               /* exiting for a restart: leave every lease to the FD store */
+        char **stored;                  /* names of the fds in the FD store */
+        size_t n_stored;
 };
 
 /* The defaults: /run socket, /sys, /etc policy, and the limits above. */
@@ -185,6 +190,9 @@ int broker_load_policy(Broker *b, PolicyError *err);
 /* Devices held by @uid across every lease. */
 size_t broker_devices_of_uid(Broker *b, uid_t uid);
 
+/* Something a restart must find again changed: write the state (persist.c). */
+void broker_state_changed(Broker *b);
+
 /* ResetRequired bookkeeping: a group released unreset by @uid, or reset clean. */
 void broker_mark_group_used(Broker *b, int number, uid_t uid);
 void broker_mark_group_clean(Broker *b, int number);
@@ -194,6 +202,8 @@ const UsedGroup *broker_find_used_group(Broker *b, int number);
 int group_new(Broker *b, int number, int fd, Group **ret);
 /* Let go of a group whose lease ended: detach it, or quarantine it until it can be. */
 void group_release(Group *g);
+/* Wait, retrying with backoff, until nothing holds the group's devices, then let go of it. */
+void group_quarantine(Group *g);
 Group *group_free(Group *g);
 const char *group_state_name(GroupState state);
 
@@ -201,6 +211,8 @@ const char *group_state_name(GroupState state);
 int lease_new(Connection *c, Lease **ret);
 /* Ask the client to give the lease back: signal the REQ eventfds it holds (if it asked for them). */
 size_t lease_request_release(Lease *l);
+/* Close the broker's fds and free the lease, leaving the kernel state as it is (a restart). */
+void lease_abandon(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */
 void lease_release(Lease *l, const char *why);
 LeasedDevice *lease_find_device(Lease *l, const char *bdf);
@@ -222,6 +234,8 @@ void user_unref(User *u);
 
 /* connection.c */
 int connection_new(Broker *b, int fd, Connection **ret);
+/* A connection from before a restart: @saved gives its identity (id, uid, gid, pid, cgroup, label, name). */
+int connection_adopt(Broker *b, int fd, int pidfd, const Connection *saved, Connection **ret);
 Connection *connection_free(Connection *c);
 Lease *connection_find_lease(Connection *c, uint64_t id);
 /* How many more fds may go to @c's uid before it reads what it was sent. */

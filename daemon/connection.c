@@ -341,13 +341,65 @@ int connection_new(Broker *b, int fd, Connection **ret) {
         return 0;
 }
 
+int connection_adopt(Broker *b, int fd, int pidfd, const Connection *saved, Connection **ret) {
+        Connection *c;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (Connection) {
+                .broker = b,
+                .id = saved->id,
+                .fd = fd,
+                .pidfd = pidfd,
+                .uid = saved->uid,
+                .gid = saved->gid,
+                .pid = saved->pid,
+                .said_hello = true,
+        };
+        snprintf(c->cgroup, sizeof(c->cgroup), "%s", saved->cgroup);
+        snprintf(c->label, sizeof(c->label), "%s", saved->label);
+        snprintf(c->name, sizeof(c->name), "%s", saved->name);
+        if (b->next_connection_id < c->id)
+                b->next_connection_id = c->id;
+        LIST_INIT(&c->leases);
+        LIST_INSERT_HEAD(&b->connections, c, link);
+        c->user = user_ref(b, c->uid);
+        if (!c->user) {
+                c->fd = c->pidfd = -EBADF;
+                connection_free(c);
+                return -ENOMEM;
+        }
+        c->user->n_connections++;
+        c->counted = true;
+        r = peer_groups(fd, &c->groups, &c->n_groups);
+        if (r >= 0)
+                r = loop_add_io(b->loop, fd, on_readable, c, &c->io);
+        if (r >= 0)
+                r = loop_add_io(b->loop, pidfd, on_process_exit, c, &c->pid_watch);
+        if (r < 0) {
+                c->fd = c->pidfd = -EBADF;
+                connection_free(c);
+                return r;
+        }
+        log_info("connection %llu (uid %u pid %u) adopted from before the restart", (unsigned long long) c->id,
+                 (unsigned) c->uid, (unsigned) c->pid);
+        *ret = c;
+        return 0;
+}
+
 Connection *connection_free(Connection *c) {
         Lease *l;
 
         if (!c)
                 return NULL;
-        while ((l = LIST_FIRST(&c->leases)))
-                lease_release(l, "client gone");
+        while ((l = LIST_FIRST(&c->leases))) {
+                if (c->broker->keep_leases)
+                        lease_abandon(l);
+                else
+                        lease_release(l, "client gone");
+        }
         source_free(c->io);
         source_free(c->pid_watch);
         source_free(c->hello_timer);

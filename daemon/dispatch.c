@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "dispatch.h"
@@ -487,6 +488,11 @@ static int acquire_group(Lease *lease, DeviceWant *w, Group **new_groups, size_t
                 return 0;
         }
         r = vfio_group_open(number, &fd);
+        /* Under systemd the FD store may still hold a group released a moment ago: give it 200 ms. */
+        for (int i = 0; r == -EBUSY && b->persist && i < 20; i++) {
+                usleep(10000);
+                r = vfio_group_open(number, &fd);
+        }
         if (r == -EBUSY)
                 return reply_error(reply, E(BUSY), EBUSY,
                                    "IOMMU group %d of %s is held open outside the broker", number, w->pci.bdf);
@@ -746,6 +752,7 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
                 goto oom;
         if (c->broker->hooks && c->broker->hooks->lease_acquired)
                 c->broker->hooks->lease_acquired(lease, c->broker->hooks_userdata);
+        broker_state_changed(c->broker);
         for (size_t i = 0; i < a->n_devices; i++)
                 log_audit(LOG_INFO,
                           &AUDIT_RECORD(AUDIT_GRANT, .lease = lease->id, .has_client = true, .uid = c->uid,

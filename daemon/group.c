@@ -118,6 +118,7 @@ static int group_try_detach(Group *g) {
         log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
                   "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset",
                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, reset, opened);
+        broker_state_changed(g->broker);
         group_free(g);
         return 0;
 }
@@ -132,19 +133,23 @@ static void on_retry(Source *s, void *userdata) {
                 log_error("group %d: cannot re-arm the quarantine timer", g->number);
 }
 
-void group_release(Group *g) {
+void group_quarantine(Group *g) {
         int r;
-
-        g->lease = NULL;
-        if (group_try_detach(g) == 0)
-                return;
 
         g->state = GROUP_QUARANTINED;
         g->backoff_usec = RETRY_FIRST_USEC;
+        broker_state_changed(g->broker);
         log_audit(LOG_NOTICE, &AUDIT_RECORD(AUDIT_QUARANTINE, .lease = g->lease_id, .has_group = true, .group = g->number),
                   "group %d: quarantined: a device fd of lease %llu (uid %u) is still open elsewhere",
                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
         r = loop_add_timer(g->broker->loop, g->backoff_usec, on_retry, g, &g->retry);
         if (r < 0)
                 log_error("group %d: cannot arm the quarantine timer: %s", g->number, strerror(-r));
+}
+
+void group_release(Group *g) {
+        g->lease = NULL;
+        if (group_try_detach(g) == 0)
+                return;
+        group_quarantine(g);
 }

@@ -162,6 +162,32 @@ size_t lease_request_release(Lease *l) {
         return n;
 }
 
+static void lease_unlink(Lease *l) {
+        if (l->connection) {
+                l->connection->user->n_leases--;
+                user_unref(l->connection->user);
+        }
+        safe_close(l->container_fd);
+        LIST_REMOVE(l, link);
+        free(l->devices);
+        free(l->groups);
+        free(l);
+}
+
+void lease_abandon(Lease *l) {
+        for (size_t i = 0; i < l->n_devices; i++) {
+                LeasedDevice *d = &l->devices[i];
+
+                d->fd = safe_close(d->fd);
+                for (size_t k = 0; k < d->n_eventfds; k++)
+                        safe_close(d->eventfds[k].fd);
+                free(d->eventfds);
+        }
+        for (size_t i = 0; i < l->n_groups; i++)
+                group_free(l->groups[i]);
+        lease_unlink(l);
+}
+
 void lease_release(Lease *l, const char *why) {
         if (!l)
                 return;
@@ -172,17 +198,10 @@ void lease_release(Lease *l, const char *why) {
                                 .result = why),
                   "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
         lease_restore_memlock(l);
-        if (l->connection) {
-                l->connection->user->n_leases--;
-                user_unref(l->connection->user);
-        }
         for (size_t i = 0; i < l->n_devices; i++)
                 leased_device_teardown(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)
                 group_release(l->groups[i]);
-        safe_close(l->container_fd);
-        LIST_REMOVE(l, link);
-        free(l->devices);
-        free(l->groups);
-        free(l);
+        broker_state_changed(l->broker);
+        lease_unlink(l);
 }

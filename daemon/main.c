@@ -14,8 +14,10 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "persist.h"
 #include "policy-load.h"
 #include "service.h"
+#include "util.h"
 
 /* A positive count, at most a million. */
 static int parse_limit(const char *s, unsigned *ret) {
@@ -47,13 +49,17 @@ static void usage(FILE *f) {
                 "  --log-target auto|console|journal\n"
                 "                       where records go; auto: the journal when stderr is\n"
                 "                       connected to it, else stderr (default auto)\n"
+                "  --state-file PATH    where leases are written for restarts under systemd\n"
+                "                       (default %s)\n"
                 "  --verbose            log debug messages\n"
                 "  --help, --version\n\n"
-                "SIGHUP reloads the policy; a broken policy leaves the one in force.\n",
+                "SIGHUP reloads the policy; a broken policy leaves the one in force.\n"
+                "Under systemd (FileDescriptorStoreMax=) a restart keeps every lease; run by hand,\n"
+                "stopping the broker ends them.\n",
                 VFIO_BROKER_SOCKET, POLICY_DEFAULT_FILE, POLICY_DEFAULT_DIR, BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID,
                 BROKER_DEFAULT_MAX_LEASES_PER_UID, BROKER_DEFAULT_MAX_UNAUTHENTICATED,
                 BROKER_DEFAULT_HELLO_TIMEOUT_USEC / 1000000ULL, BROKER_DEFAULT_MAX_QUEUED_BYTES,
-                BROKER_DEFAULT_MAX_FDS_IN_FLIGHT);
+                BROKER_DEFAULT_MAX_FDS_IN_FLIGHT, VFIO_BROKER_STATE_FILE);
 }
 
 static void log_policy_error(const char *what, const PolicyError *err) {
@@ -99,9 +105,13 @@ static void on_reload(Source *s, int signo, void *userdata) {
 }
 
 static void on_terminate(Source *s, int signo, void *userdata) {
-        log_info("signal %d: stopping", signo);
+        Broker *b = userdata;
+
+        log_info("signal %d: stopping%s", signo, b->persist ? "; the leases stay in the FD store for the next start" : "");
         service_notify("STOPPING=1");
-        loop_exit(userdata);
+        /* Under systemd, leave every lease as it is: a restart takes them back. */
+        b->keep_leases = b->persist;
+        loop_exit(b->loop);
 }
 
 static int make_parent_dir(const char *path) {
@@ -131,6 +141,7 @@ int main(int argc, char **argv) {
                 { "max-queued-bytes", required_argument, NULL, 'Q' },
                 { "max-fds-in-flight", required_argument, NULL, 'F' },
                 { "log-target", required_argument, NULL, 'l' },
+                { "state-file", required_argument, NULL, 'f' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -143,6 +154,9 @@ int main(int argc, char **argv) {
         Broker *broker = NULL;
         Loop *loop = NULL;
         Bus *bus = NULL;
+        StoredFd *stored = NULL;
+        size_t n_stored = 0;
+        const char *state_file = VFIO_BROKER_STATE_FILE;
         int c, r = 0;
 
         broker_config_init(&config);
@@ -174,6 +188,7 @@ int main(int argc, char **argv) {
                         log_set_target(target);
                         break;
                 }
+                case 'f': state_file = optarg; break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
                 case 'V': printf("vfio-brokerd %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
@@ -205,7 +220,7 @@ int main(int argc, char **argv) {
         if (access(config.policy_file, F_OK) < 0)
                 log_warning("no policy file %s: nobody may lease anything", config.policy_file);
         log_policy(broker);
-        r = service_listen_fd(&listen_fd);
+        r = service_listen_fds(&listen_fd, &stored, &n_stored);
         if (r >= 0) {
                 r = broker_set_listen_fd(broker, listen_fd);
                 config.socket_path = "the socket systemd passed";
@@ -218,9 +233,21 @@ int main(int argc, char **argv) {
                 log_error("cannot listen on %s: %s", config.socket_path, strerror(-r));
                 goto out;
         }
-        r = loop_add_signal(loop, SIGTERM, on_terminate, loop, &sigterm);
+        /* Under a service manager, leases outlive the process: take back those of the one before. */
+        if (getenv("NOTIFY_SOCKET")) {
+                r = persist_enable(broker, state_file);
+                if (r >= 0)
+                        r = persist_adopt(broker, stored, n_stored);
+                if (r < 0) {
+                        log_error("cannot take back the leases of before the restart: %s", strerror(-r));
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < n_stored; i++)
+                safe_close(stored[i].fd); /* not adopted (or no service manager to keep them for) */
+        r = loop_add_signal(loop, SIGTERM, on_terminate, broker, &sigterm);
         if (r >= 0)
-                r = loop_add_signal(loop, SIGINT, on_terminate, loop, &sigint);
+                r = loop_add_signal(loop, SIGINT, on_terminate, broker, &sigint);
         if (r >= 0)
                 r = loop_add_signal(loop, SIGHUP, on_reload, broker, &sighup);
         if (r < 0) {
@@ -250,7 +277,12 @@ out:
         source_free(sighup);
         source_free(watchdog);
         bus_free(bus);
+        if (broker)
+                persist_disable(broker);
         broker_free(broker);
+        for (size_t i = 0; i < n_stored; i++)
+                free(stored[i].name);
+        free(stored);
         loop_free(loop);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -7,24 +7,59 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "util.h"
 
-int service_listen_fd(int *ret) {
-        int n, fd = SD_LISTEN_FDS_START;
+int service_listen_fds(int *ret_listen, StoredFd **ret_stored, size_t *ret_n) {
+        _cleanup_free_ StoredFd *stored = NULL;
+        char **names = NULL;
+        int n, listen_fd = -ENOENT;
+        size_t n_stored = 0;
 
-        n = sd_listen_fds(1);
+        *ret_stored = NULL;
+        *ret_n = 0;
+        n = sd_listen_fds_with_names(1, &names);
         if (n < 0)
                 return n;
         if (n == 0)
                 return -ENOENT;
-        if (n > 1 || sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
-                return -EINVAL;
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-                return -errno;
-        *ret = fd;
+        stored = calloc((size_t) n, sizeof(*stored));
+        if (!stored) {
+                for (int i = 0; names && i < n; i++)
+                        free(names[i]);
+                free(names);
+                return -ENOMEM;
+        }
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                char *name = names ? names[i] : NULL;
+
+                /* Ours from the FD store are named vb-*; the socket unit's socket is the listener. */
+                if (name && strncmp(name, "vb-", 3) == 0) {
+                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                        stored[n_stored++] = (StoredFd) { .name = name, .fd = fd };
+                        continue;
+                }
+                free(name);
+                if (listen_fd >= 0 || sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
+                        log_warning("ignoring fd %d passed by the service manager", fd);
+                        safe_close(fd);
+                        continue;
+                }
+                if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                        return -errno;
+                listen_fd = fd;
+        }
+        free(names);
+        *ret_stored = TAKE_PTR(stored);
+        *ret_n = n_stored;
+        if (listen_fd < 0)
+                return -ENOENT;
+        *ret_listen = listen_fd;
         return 0;
 }
 

@@ -11,9 +11,14 @@
 
 #include "broker.h"
 #include "loop.h"
+#include "persist.h"
 
-/* The listening socket systemd passed (sd_listen_fds), or -ENOENT for none. */
-int service_listen_fd(int *ret);
+/*
+ * The fds systemd passed: the listening socket into @ret_listen (-ENOENT when
+ * there is none), and the fds it kept for us in its FD store (named vb-*,
+ * see persist.h) into @ret_stored, which the caller frees (names included).
+ */
+int service_listen_fds(int *ret_listen, StoredFd **ret_stored, size_t *ret_n);
 
 /* Tell the service manager something ("READY=1", "STATUS=...", ...). */
 void service_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The state file, one record per line, fields separated by spaces, strings
+ * %-escaped:
+ *   vfio-broker-state 1
+ *   conn ID UID GID PID CGROUP LABEL NAME      fds vb-cID, vb-cID-pidfd
+ *   lease ID CONN SINCE MEMLOCK CUR MAX        fd  vb-lID-ctr
+ *   group LEASE NUMBER                          fd  vb-lLEASE-gNUMBER
+ *   device LEASE INDEX BDF GROUP IRQS           (no fd: see below)
+ *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR fd vb-lLEASE-dDEVICE-eINDEX
+ *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
+ *   used NUMBER UID
+ * It is rewritten whole (to a temporary file, then renamed) after each change.
+ *
+ * Device fds are not stored: an open device fd anywhere keeps its group from
+ * being detached, and systemd drops a stored fd only some time after it is
+ * told to.  A new broker opens the devices again through the stored group fd.
+ * For the group fd itself the same delay means that right after a release
+ * the group may still be open in the store for a moment; acquire waits for
+ * that (acquire_group()).
+ */
+#include "persist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "util.h"
+#include "vfio.h"
+
+static char *state_path;
+
+/* ---- the names and fds the store should hold ---- */
+
+typedef struct Want {
+        char name[64];
+        int fd;
+} Want;
+
+typedef struct WantList {
+        Want *items;
+        size_t n, cap;
+} WantList;
+
+static int want(WantList *w, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int want(WantList *w, int fd, const char *fmt, ...) {
+        va_list ap;
+
+        if (fd < 0)
+                return 0;
+        if (w->n == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 64;
+                Want *p = reallocarray(w->items, cap, sizeof(*p));
+
+                if (!p)
+                        return -ENOMEM;
+                w->items = p;
+                w->cap = cap;
+        }
+        va_start(ap, fmt);
+        vsnprintf(w->items[w->n].name, sizeof(w->items[w->n].name), fmt, ap);
+        va_end(ap);
+        w->items[w->n++].fd = fd;
+        return 0;
+}
+
+/* Printable, no spaces: what the state file's fields may hold ("-" stands for the empty string). */
+static void escape(FILE *f, const char *s) {
+        if (!*s) {
+                fputc('-', f);
+                return;
+        }
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+
+                if (ch > ' ' && ch < 127 && ch != '%' && ch != '-')
+                        fputc(ch, f);
+                else
+                        fprintf(f, "%%%02x", ch);
+        }
+}
+
+static void unescape(const char *in, char *out, size_t size) {
+        size_t n = 0;
+
+        if (strcmp(in, "-") == 0)
+                in = "";
+        for (; *in && n + 1 < size; in++) {
+                unsigned v;
+
+                if (in[0] == '%' && sscanf(in + 1, "%2x", &v) == 1) {
+                        out[n++] = (char) v;
+                        in += 2;
+                } else
+                        out[n++] = *in;
+        }
+        out[n] = 0;
+}
+
+static int collect(Broker *b, WantList *w, FILE *f) {
+        Connection *c;
+        Group *g;
+        int r = 0;
+
+        fprintf(f, "vfio-broker-state 1\n");
+        LIST_FOREACH(c, &b->connections, link) {
+                Lease *l;
+
+                if (!LIST_FIRST(&c->leases))
+                        continue;
+                fprintf(f, "conn %" PRIu64 " %u %u %u ", c->id, (unsigned) c->uid, (unsigned) c->gid,
+                        (unsigned) c->pid);
+                escape(f, c->cgroup);
+                fputc(' ', f);
+                escape(f, c->label);
+                fputc(' ', f);
+                escape(f, c->name);
+                fputc('\n', f);
+                r = r < 0 ? r : want(w, c->fd, "vb-c%" PRIu64, c->id);
+                r = r < 0 ? r : want(w, c->pidfd, "vb-c%" PRIu64 "-pidfd", c->id);
+                LIST_FOREACH(l, &c->leases, link) {
+                        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id,
+                                l->since_usec, l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
+                                (unsigned long long) l->saved_memlock.rlim_max);
+                        r = r < 0 ? r : want(w, l->container_fd, "vb-l%" PRIu64 "-ctr", l->id);
+                        for (size_t i = 0; i < l->n_groups; i++) {
+                                fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
+                                r = r < 0 ? r : want(w, l->groups[i]->fd, "vb-l%" PRIu64 "-g%d", l->id,
+                                                     l->groups[i]->number);
+                        }
+                        for (size_t i = 0; i < l->n_devices; i++) {
+                                const LeasedDevice *d = &l->devices[i];
+
+                                fprintf(f, "device %" PRIu64 " %zu %s %d %" PRIu32 "\n", l->id, i, d->bdf,
+                                        d->group->number, d->irq_indices);
+                                for (size_t k = 0; k < d->n_eventfds; k++) {
+                                        const LeaseEventfd *e = &d->eventfds[k];
+
+                                        fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32 "\n", l->id, i, k,
+                                                e->kind, e->irq_type, e->vector);
+                                        r = r < 0 ? r : want(w, e->fd, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
+                                }
+                        }
+                }
+        }
+        LIST_FOREACH(g, &b->groups, link)
+                if (g->state == GROUP_QUARANTINED) {
+                        fprintf(f, "quarantine %d %" PRIu64 " %u\n", g->number, g->lease_id, (unsigned) g->uid);
+                        r = r < 0 ? r : want(w, g->fd, "vb-q%d", g->number);
+                }
+        for (size_t i = 0; i < b->n_used_groups; i++)
+                fprintf(f, "used %d %u\n", b->used_groups[i].number, (unsigned) b->used_groups[i].uid);
+        return r;
+}
+
+static bool listed(const WantList *w, const char *name) {
+        for (size_t i = 0; i < w->n; i++)
+                if (strcmp(w->items[i].name, name) == 0)
+                        return true;
+        return false;
+}
+
+static bool stored(const Broker *b, const char *name) {
+        for (size_t i = 0; i < b->n_stored; i++)
+                if (strcmp(b->stored[i], name) == 0)
+                        return true;
+        return false;
+}
+
+static void forget_stored(Broker *b) {
+        for (size_t i = 0; i < b->n_stored; i++)
+                free(b->stored[i]);
+        free(b->stored);
+        b->stored = NULL;
+        b->n_stored = 0;
+}
+
+/* Bring the FD store in line with @w: drop names no longer wanted first, then add new ones. */
+static int sync_store(Broker *b, const WantList *w) {
+        char **names;
+        char msg[128];
+
+        for (size_t i = 0; i < b->n_stored; i++)
+                if (!listed(w, b->stored[i])) {
+                        snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", b->stored[i]);
+                        (void) sd_notify(0, msg);
+                }
+        for (size_t i = 0; i < w->n; i++)
+                if (!stored(b, w->items[i].name)) {
+                        int r;
+
+                        snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
+                        r = sd_pid_notify_with_fds(0, 0, msg, &w->items[i].fd, 1);
+                        if (r <= 0)
+                                log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
+                                            w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
+                }
+        names = calloc(w->n + 1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < w->n; i++)
+                if (!(names[i] = strdup(w->items[i].name))) {
+                        for (size_t k = 0; k < i; k++)
+                                free(names[k]);
+                        free(names);
+                        return -ENOMEM;
+                }
+        forget_stored(b);
+        b->stored = names;
+        b->n_stored = w->n;
+        return 0;
+}
+
+static void persist_now(Broker *b) {
+        _cleanup_free_ char *tmp = NULL;
+        WantList w = {};
+        FILE *f;
+        int r;
+
+        if (asprintf(&tmp, "%s.tmp", state_path) < 0)
+                return log_error("cannot write the state: out of memory");
+        f = fopen(tmp, "we");
+        if (!f) {
+                log_error("cannot write %s: %s; a restart would lose the leases", tmp, strerror(errno));
+                return;
+        }
+        r = collect(b, &w, f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, state_path) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = sync_store(b, &w);
+        if (r < 0)
+                log_error("cannot save the state for restarts: %s", strerror(-r));
+        free(w.items);
+}
+
+void broker_state_changed(Broker *b) {
+        /* At once: a group fd left in the store would keep the next client from opening the group. */
+        if (b->persist && !b->keep_leases)
+                persist_now(b);
+}
+
+int persist_enable(Broker *b, const char *state_file) {
+        free(state_path);
+        state_path = strdup(state_file);
+        if (!state_path)
+                return -ENOMEM;
+        b->persist = true;
+        return 0;
+}
+
+void persist_disable(Broker *b) {
+        forget_stored(b);
+        free(state_path);
+        state_path = NULL;
+        b->persist = false;
+}
+
+/* ---- adoption ---- */
+
+static int take(StoredFd *fds, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int take(StoredFd *fds, size_t n, const char *fmt, ...) {
+        char name[64];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(name, sizeof(name), fmt, ap);
+        va_end(ap);
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0) {
+                        int fd = fds[i].fd;
+
+                        fds[i].fd = -EBADF;
+                        return fd;
+                }
+        return -ENOENT;
+}
+
+static Lease *find_lease(Broker *b, uint64_t id) {
+        return broker_find_lease(b, id);
+}
+
+static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
+        char kind[16], s1[512], s2[512], s3[512];
+        uint64_t id, other, since, memlock;
+        unsigned long long cur, max;
+        unsigned uid, gid, pid, u32;
+        int number, k1, k2;
+        size_t i1, i2;
+        Lease *l;
+        int r;
+
+        if (sscanf(line, "%15s", kind) != 1)
+                return 0;
+        if (strcmp(kind, "conn") == 0 &&
+            sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s", &id, &uid, &gid, &pid, s1, s2, s3) == 7) {
+                Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid }, *c;
+                int fd = take(fds, n, "vb-c%" PRIu64, id), pidfd = take(fds, n, "vb-c%" PRIu64 "-pidfd", id);
+
+                unescape(s1, saved.cgroup, sizeof(saved.cgroup));
+                unescape(s2, saved.label, sizeof(saved.label));
+                unescape(s3, saved.name, sizeof(saved.name));
+                if (fd < 0 || pidfd < 0) {
+                        safe_close(fd);
+                        safe_close(pidfd);
+                        return log_errno(LOG_WARNING, -EBADF, "connection %" PRIu64 ": its fds are not in the store", id);
+                }
+                r = connection_adopt(b, fd, pidfd, &saved, &c);
+                if (r < 0) {
+                        safe_close(fd);
+                        safe_close(pidfd);
+                }
+                return r;
+        }
+        if (strcmp(kind, "lease") == 0 &&
+            sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu", &id, &other, &since,
+                   &memlock, &cur, &max) == 6) {
+                Connection *c;
+                int fd = take(fds, n, "vb-l%" PRIu64 "-ctr", id);
+
+                LIST_FOREACH(c, &b->connections, link)
+                        if (c->id == other)
+                                break;
+                if (!c || fd < 0) {
+                        safe_close(fd);
+                        return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": its connection or container is gone", id);
+                }
+                r = lease_new(c, &l);
+                if (r < 0) {
+                        safe_close(fd);
+                        return r;
+                }
+                b->next_lease_id--; /* lease_new() counted one */
+                l->id = id;
+                if (b->next_lease_id < id)
+                        b->next_lease_id = id;
+                l->since_usec = since;
+                l->memlock = memlock;
+                l->saved_memlock = (struct rlimit) { .rlim_cur = cur, .rlim_max = max };
+                l->container_fd = fd;
+                return 0;
+        }
+        if (strcmp(kind, "group") == 0 && sscanf(line, "group %" SCNu64 " %d", &id, &number) == 2) {
+                int fd = take(fds, n, "vb-l%" PRIu64 "-g%d", id, number);
+                Group *g;
+
+                l = find_lease(b, id);
+                if (!l || fd < 0) {
+                        safe_close(fd);
+                        return -ENOENT;
+                }
+                r = group_new(b, number, fd, &g);
+                if (r < 0) {
+                        safe_close(fd);
+                        return r;
+                }
+                r = lease_add_group(l, g);
+                if (r < 0)
+                        group_free(g);
+                return r;
+        }
+        if (strcmp(kind, "device") == 0 && sscanf(line, "device %" SCNu64 " %zu %511s %d %u", &id, &i1, s1, &number, &u32) == 5) {
+                LeasedDevice d = { .fd = -EBADF, .irq_indices = u32 };
+
+                l = find_lease(b, id);
+                d.group = broker_find_group(b, number);
+                if (!l || !d.group || strlen(s1) > BDF_STRLEN || l->n_devices != i1)
+                        return -ENOENT;
+                snprintf(d.bdf, sizeof(d.bdf), "%s", s1);
+                r = vfio_group_get_device(d.group->fd, d.bdf, &d.fd);
+                if (r < 0)
+                        return log_errno(LOG_WARNING, r, "lease %" PRIu64 ": reopening %s: %s", id, d.bdf, strerror(-r));
+                r = lease_add_device(l, &d);
+                if (r < 0)
+                        safe_close(d.fd);
+                return r;
+        }
+        if (strcmp(kind, "eventfd") == 0 &&
+            sscanf(line, "eventfd %" SCNu64 " %zu %zu %d %d %u", &id, &i1, &i2, &k1, &k2, &u32) == 6) {
+                int fd = take(fds, n, "vb-l%" PRIu64 "-d%zu-e%zu", id, i1, i2);
+
+                l = find_lease(b, id);
+                if (!l || i1 >= l->n_devices || fd < 0) {
+                        safe_close(fd);
+                        return -ENOENT;
+                }
+                r = leased_device_keep_eventfd(&l->devices[i1], fd, k1, k2, u32);
+                safe_close(fd);
+                return r;
+        }
+        if (strcmp(kind, "quarantine") == 0 && sscanf(line, "quarantine %d %" SCNu64 " %u", &number, &id, &uid) == 3) {
+                int fd = take(fds, n, "vb-q%d", number);
+                Group *g;
+
+                if (fd < 0)
+                        return -ENOENT;
+                r = group_new(b, number, fd, &g);
+                if (r < 0) {
+                        safe_close(fd);
+                        return r;
+                }
+                g->lease_id = id;
+                g->uid = uid;
+                group_quarantine(g);
+                return 0;
+        }
+        if (strcmp(kind, "used") == 0 && sscanf(line, "used %d %u", &number, &uid) == 2) {
+                broker_mark_group_used(b, number, uid);
+                return 0;
+        }
+        return 0;
+}
+
+int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
+        FILE *f;
+        char line[2048];
+        size_t n_leases = 0;
+        Connection *c;
+        unsigned bad = 0;
+
+        f = state_path ? fopen(state_path, "re") : NULL;
+        if (f && (!fgets(line, sizeof(line), f) || strcmp(line, "vfio-broker-state 1\n") != 0)) {
+                log_error("%s is not a state file this broker reads: nothing adopted", state_path);
+                fclose(f);
+                f = NULL;
+        }
+        while (f && fgets(line, sizeof(line), f))
+                if (adopt_line(b, line, fds, n) < 0)
+                        bad++;
+        if (f)
+                fclose(f);
+        /* Whatever is left in the store belongs to nothing we know of. */
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].fd >= 0) {
+                        log_warning("FD store: %s is not in the state file; closing it", fds[i].name ? fds[i].name : "?");
+                        fds[i].fd = safe_close(fds[i].fd);
+                }
+        LIST_FOREACH(c, &b->connections, link) {
+                Lease *l;
+
+                LIST_FOREACH(l, &c->leases, link)
+                        n_leases++;
+        }
+        if (n_leases > 0 || bad > 0)
+                log_notice("restart: adopted %zu lease(s) from the FD store%s", n_leases,
+                           bad ? "; some records could not be adopted (see above)" : "");
+        /* The store holds what it held: start from there, then write what we have. */
+        forget_stored(b);
+        b->stored = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; b->stored && i < n; i++)
+                if (fds[i].name && (b->stored[b->n_stored] = strdup(fds[i].name)))
+                        b->n_stored++;
+        broker_state_changed(b);
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Restarts that lose no lease.  Under systemd, every kernel object a lease
+ * stands on (the client's connection and pidfd, the container, the group,
+ * device and interrupt fds) is kept in the service's FD store, one name per
+ * fd, and the state file in the runtime directory says what each name is.
+ * A new broker process gets the fds back with its socket, reads the file and
+ * adopts every lease: nothing in the kernel changed, so the clients' fds
+ * keep working.  Run by hand there is no FD store: a restart ends every lease.
+ */
+
+#include <stddef.h>
+
+#include "broker.h"
+
+typedef struct StoredFd {
+        char *name;
+        int fd;
+} StoredFd;
+
+/* From now on, keep the FD store and the state file at @state_file up to date. */
+int persist_enable(Broker *b, const char *state_file);
+
+/* Adopt what the state file names among @fds (the fds systemd passed back); closes every fd it does not use. */
+int persist_adopt(Broker *b, StoredFd *fds, size_t n_fds);
+
+void persist_disable(Broker *b);
