@@ -15,6 +15,10 @@
  *                 print "holding", wait until the broker signals the REQ
  *                 eventfd (it wants the device back), then close every
  *                 fd, say so and exit
+ *   --hold-dma    instead of releasing at once: print "holding", then on each
+ *                 SIGUSR1 do every DMA round trip again (to show the lease
+ *                 still works, say after a broker restart), and on SIGTERM
+ *                 release the lease over the same connection and exit
  *   --fetch       before releasing: fetch the lease's fds again, close the
  *                 first ones, and do each device's DMA round trip once more
  *                 on the fetched fds alone
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <linux/vfio.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -145,7 +150,7 @@ int main(int argc, char **argv) {
                 { .type = VFIO_BROKER_IRQ_REQ, .count = 1 },
         };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false, fetch = false, wait_req = false;
+        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false;
         long long expect_memlock = 0, memlock_before = memlock_from_proc();
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
@@ -162,13 +167,15 @@ int main(int argc, char **argv) {
                         fetch = true;
                 else if (strcmp(argv[i], "--wait-req") == 0)
                         wait_req = true;
+                else if (strcmp(argv[i], "--hold-dma") == 0)
+                        hold_dma = true;
                 else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
                         expect_memlock = atoll(argv[++i]);
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--hold-dma] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -227,6 +234,24 @@ int main(int argc, char **argv) {
                 vfio_broker_disconnect(b);
                 printf("client-dma: the broker asked for the device back; every fd closed\n");
                 return EXIT_SUCCESS;
+        }
+        if (hold_dma) {
+                sigset_t set;
+                int sig, round = 1;
+
+                sigemptyset(&set);
+                sigaddset(&set, SIGUSR1);
+                sigaddset(&set, SIGTERM);
+                sigprocmask(SIG_BLOCK, &set, NULL);
+                printf("client-dma: holding (pid %d); SIGUSR1: DMA again, SIGTERM: release\n", (int) getpid());
+                fflush(stdout);
+                while (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
+                        for (int k = 0; k < n; k++)
+                                if (dma_one(b, leases[k], argv[i - n + k], 0x2000000 * (uint64_t) round + 0x100000 * (uint64_t) k) != 0)
+                                        return EXIT_FAILURE;
+                        printf("client-dma: DMA round %d passed\n", ++round);
+                        fflush(stdout);
+                }
         }
         if (hold) {
                 printf("client-dma: holding (pid %d)\n", (int) getpid());

@@ -1,0 +1,118 @@
+#!/bin/bash
+# The systemd test bed's scenario, run by vmtest.service as root once the
+# guest (Debian 12, systemd as PID 1, the project installed by meson install)
+# is up.  Its exit status is the result.
+set -u
+GRANT=0b28f17e8455441fbfe08fdabf0cd487
+RELEASE=7d84da23683c41e28386001d994f2896
+BDF=0000:00:03.0
+
+fail() {
+	echo "FAIL: $*"
+	systemctl status --no-pager vfio-brokerd.service vfio-brokerd.socket
+	journalctl --no-pager -u vfio-brokerd.service | tail -n 40
+	exit 1
+}
+as_alice() { runas 1000 1000 "$@"; }
+broker_pid() { systemctl show -p MainPID --value vfio-brokerd.service; }
+
+echo "systemd: $(systemctl --version | head -n 1), kernel $(uname -r)"
+
+# The socket is listening and the service has not started yet.
+systemctl is-active --quiet vfio-brokerd.socket || fail "the socket unit is not active"
+[ "$(systemctl is-active vfio-brokerd.service)" = inactive ] || fail "the service runs before any connection"
+ls -l /run/vfio-broker/broker.sock
+
+# The first connection starts it; READY is reached.
+as_alice vfio-brokerctl list || fail "alice's first connection"
+[ "$(systemctl is-active vfio-brokerd.service)" = active ] || fail "the service did not become active"
+status=$(systemctl show -p StatusText --value vfio-brokerd.service)
+echo "systemd: service active, status \"$status\""
+case "$status" in serving*) ;; *) fail "no READY status" ;; esac
+
+# The running daemon holds exactly CAP_SYS_RESOURCE.
+pid=$(broker_pid)
+grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$pid/status"
+[ "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")" = 0000000001000000 ] || fail "CapEff is not CAP_SYS_RESOURCE alone"
+
+# An unprivileged client: the DMA round trip through its lease.
+as_alice client-dma "$BDF" || fail "alice's DMA round trip"
+
+# The audit trail is in the journal, structured.
+journalctl --no-pager -o verbose MESSAGE_ID=$GRANT | grep -E 'MESSAGE=|VFIO_BROKER_(UID|DEVICE|GRANT)=' || true
+journalctl --no-pager -o verbose MESSAGE_ID=$GRANT | grep -q 'VFIO_BROKER_UID=1000' || fail "no grant record for uid 1000"
+journalctl --no-pager -o verbose MESSAGE_ID=$GRANT | grep -q "VFIO_BROKER_DEVICE=$BDF" || fail "the grant record lacks the device"
+journalctl --no-pager MESSAGE_ID=$RELEASE | grep -q 'released by the client' || fail "no release record"
+
+# Reload through systemctl, then through D-Bus.
+systemctl reload vfio-brokerd.service || fail "systemctl reload"
+vfio-brokerctl reload || fail "reload over D-Bus"
+n=$(journalctl --no-pager -u vfio-brokerd.service | grep -c 'policy reloaded')
+[ "$n" = 2 ] || fail "$n reloads in the journal, not 2"
+vfio-brokerctl status || fail "status over D-Bus"
+
+# Restarts lose no lease: alice holds 00:04.0 through restart and SIGKILL.
+HELD=0000:00:04.0
+wait_for() { # FILE PATTERN: up to 10 s
+	for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+	cat "$1"
+	fail "no '$2' in $1"
+}
+wait_active() { # OLD_PID: the service is active under another pid
+	for _ in $(seq 100); do
+		p=$(broker_pid)
+		[ "$(systemctl is-active vfio-brokerd.service)" = active ] && [ "$p" != 0 ] && [ "$p" != "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "the service did not come back"
+}
+state_of() { vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $6 }'; }
+dma_again() { # ROUND
+	kill -USR1 "$holder"
+	wait_for /tmp/hold.log "DMA round $1 passed"
+}
+
+runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
+holder=$!
+wait_for /tmp/hold.log holding
+old=$(broker_pid)
+systemctl restart vfio-brokerd.service || fail "systemctl restart"
+wait_active "$old"
+echo "systemd: restarted: pid $old -> $(broker_pid)"
+journalctl --no-pager -u vfio-brokerd.service | grep -q 'adopted 1 lease' || fail "the new broker adopted no lease"
+[ "$(state_of "$HELD")" = leased ] || fail "$HELD is '$(state_of "$HELD")' after the restart, not leased"
+rc=0
+as_alice vfio-brokerctl run "$HELD" -- true 2>/tmp/err || rc=$?
+cat /tmp/err
+[ "$rc" = 125 ] && grep -q busy /tmp/err || fail "a new acquire of the held group was not refused as busy"
+dma_again 2
+
+old=$(broker_pid)
+systemctl kill -s SIGKILL vfio-brokerd.service
+wait_active "$old"
+echo "systemd: killed and restarted: pid $old -> $(broker_pid)"
+[ "$(state_of "$HELD")" = leased ] || fail "$HELD is not leased after SIGKILL"
+dma_again 3
+
+# The client releases over the connection it had from the start; the group is free.
+kill -TERM "$holder"
+wait "$holder" || fail "the holder's release failed"
+cat /tmp/hold.log
+[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release"
+
+# A client that exits without releasing after a restart: the new broker releases and resets.
+runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
+holder=$!
+wait_for /tmp/hold.log holding
+old=$(broker_pid)
+systemctl restart vfio-brokerd.service || fail "the second restart"
+wait_active "$old"
+kill -9 "$holder"
+for _ in $(seq 30); do [ "$(state_of "$HELD")" = free ] && break; sleep 0.1; done
+[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after its client died past a restart"
+journalctl --no-pager MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f | tail -n 1
+journalctl --no-pager -o verbose MESSAGE_ID=7d84da23683c41e28386001d994f2896 | grep -q 'VFIO_BROKER_RESULT=client gone' ||
+	fail "no release record for the client that died"
+
+echo "systemd: passed"
+exit 0
