@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fds-latency ITERATIONS BDF DBUS_ADDRESS: the round trip of one request
- * whose reply carries 4 fds, three ways, each timed ITERATIONS times after a
- * warm-up of a tenth as many.  The three take turns call by call (the order
- * turning each round), so that a noisy machine slows each of them alike.
+ * fds-latency ITERATIONS DBUS_ITERATIONS BDF DBUS_ADDRESS: the round trip of
+ * one request whose reply carries 4 fds, three ways.  The broker takes turns
+ * call by call with the raw echo (ITERATIONS each), then with D-Bus
+ * (DBUS_ITERATIONS each), after a warm-up of a tenth as many, so that a
+ * noisy machine slows both sides of each comparison alike.
  *
  *   raw     the physical limit: a SOCK_SEQPACKET socketpair, a forked echo
  *           server that answers each 16-byte request with 4 fresh eventfds
@@ -15,7 +16,8 @@
  *           whose method returns 4 fresh eventfds ("hhhh"), the way logind's
  *           TakeDevice hands out a device fd
  *
- * Prints the BENCH/BENCHCDF lines of stats.h, series "raw", "broker", "dbus".
+ * Prints the BENCH/BENCHCDF lines of stats.h, series "raw" and "broker",
+ * "dbus" and "broker-beside-dbus".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -288,48 +290,60 @@ static void dbus_teardown(sd_bus *bus) {
         waitpid(dbus_pid, NULL, 0);
 }
 
-int main(int argc, char **argv) {
-        static const char *const names[] = { "raw", "broker", "dbus" };
-        size_t iterations, warmup;
-        Samples s[3];
-        vfio_broker *b;
-        sd_bus *bus;
-        int raw;
+/* Time @a and @b taking turns, @iterations each after a warm-up, into @sa and @sb. */
+static void take_turns(int a, int b_, size_t iterations, Samples *sa, Samples *sb, int raw, vfio_broker *broker,
+                       sd_bus *bus) {
+        size_t warmup = iterations / 10 + 1;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: fds-latency ITERATIONS BDF DBUS_ADDRESS\n");
-                return EXIT_FAILURE;
-        }
-        iterations = parse_count(argv[1], "iteration count");
-        warmup = iterations / 10 + 1;
-        /* The servers first, so that neither inherits a client's fds. */
-        dbus_start_service(argv[3]);
-        raw = raw_setup();
-        b = broker_setup(argv[2]);
-        bus = bus_connect(argv[3]);
-        for (int k = 0; k < 3; k++)
-                samples_init(&s[k], iterations);
-
-        /* Round robin, the order turning each time: the three see the same noise. */
+        samples_init(sa, iterations);
+        samples_init(sb, iterations);
         for (size_t i = 0; i < warmup + iterations; i++)
-                for (int k = 0; k < 3; k++) {
-                        int which = (int) ((i + (size_t) k) % 3);
+                for (int k = 0; k < 2; k++) {
+                        /* The order turns each round: a noisy machine slows both alike. */
+                        int which = (i + (size_t) k) % 2 ? b_ : a;
+                        Samples *s = which == a ? sa : sb;
                         uint64_t t = now_ns();
 
                         if (which == 0)
                                 raw_call(raw);
                         else if (which == 1)
-                                broker_call(b);
+                                broker_call(broker);
                         else
                                 dbus_call(bus);
                         if (i >= warmup)
-                                samples_add(&s[which], now_ns() - t);
+                                samples_add(s, now_ns() - t);
                 }
+}
 
-        for (int k = 0; k < 3; k++) {
-                samples_report(&s[k], names[k]);
-                samples_done(&s[k]);
+int main(int argc, char **argv) {
+        size_t iterations, dbus_iterations;
+        Samples raw_s, broker_s, dbus_s, broker_d;
+        vfio_broker *b;
+        sd_bus *bus;
+        int raw;
+
+        if (argc != 5) {
+                fprintf(stderr, "usage: fds-latency ITERATIONS DBUS_ITERATIONS BDF DBUS_ADDRESS\n");
+                return EXIT_FAILURE;
         }
+        iterations = parse_count(argv[1], "iteration count");
+        dbus_iterations = parse_count(argv[2], "D-Bus iteration count");
+        /* The servers first, so that neither inherits a client's fds. */
+        dbus_start_service(argv[4]);
+        raw = raw_setup();
+        b = broker_setup(argv[3]);
+        bus = bus_connect(argv[4]);
+
+        take_turns(0, 1, iterations, &raw_s, &broker_s, raw, b, bus);
+        take_turns(2, 1, dbus_iterations, &dbus_s, &broker_d, raw, b, bus);
+        samples_report(&raw_s, "raw");
+        samples_report(&broker_s, "broker");
+        samples_report(&dbus_s, "dbus");
+        samples_report(&broker_d, "broker-beside-dbus");
+        samples_done(&raw_s);
+        samples_done(&broker_s);
+        samples_done(&dbus_s);
+        samples_done(&broker_d);
         raw_teardown(raw);
         broker_teardown(b);
         dbus_teardown(bus);

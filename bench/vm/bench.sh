@@ -6,8 +6,8 @@
 
 mode=$(sed -n 's/.*vmtest\.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 case "$mode" in
-full) fetches=100000 acquires=1000 scale_fetches=20000 scales="1000 10000" ;;
-*) fetches=2000 acquires=30 scale_fetches=1000 scales="100 1000" ;;
+full) fetches=100000 dbus_calls=20000 acquires=1000 scale_fetches=20000 scales="1000 10000" ;;
+*) fetches=2000 dbus_calls=1000 acquires=30 scale_fetches=1000 scales="100 1000" ;;
 esac
 bdf=0000:00:04.0
 echo "BENCHINFO mode=$mode kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
@@ -34,7 +34,7 @@ dbus-daemon --config-file=/tmp/bench-bus.conf --nofork --nopidfile >/tmp/dbus.lo
 dbus_pid=$!
 for _ in $(seq 100); do [ -S /tmp/bench-bus ] && break; usleep 20000; done
 [ -S /tmp/bench-bus ] || { cat /tmp/dbus.log; fail "dbus-daemon did not come up"; }
-as_alice fds-latency "$fetches" "$bdf" unix:path=/tmp/bench-bus || { cat /tmp/dbus.log; fail "fds-latency"; }
+as_alice fds-latency "$fetches" "$dbus_calls" "$bdf" unix:path=/tmp/bench-bus || { cat /tmp/dbus.log; fail "fds-latency"; }
 kill "$dbus_pid"
 
 # 3. acquire + release: the same ioctls done directly by root, and through the broker
