@@ -101,6 +101,7 @@ static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
 /* 0: detached and freed; -EBUSY: still held elsewhere. */
 static int group_try_detach(Group *g) {
         size_t opened, reset;
+        Broker *b;
         char result[64];
         int r;
 
@@ -118,8 +119,9 @@ static int group_try_detach(Group *g) {
         log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
                   "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset",
                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, reset, opened);
-        broker_state_changed(g->broker);
+        b = g->broker;
         group_free(g);
+        broker_state_changed(b); /* after: the store lets go of its fd */
         return 0;
 }
 

@@ -162,13 +162,13 @@ size_t lease_request_release(Lease *l) {
         return n;
 }
 
-static void lease_unlink(Lease *l) {
+/* Once out of its connection's list: the uid's count, the container, the memory. */
+static void lease_free(Lease *l) {
         if (l->connection) {
                 l->connection->user->n_leases--;
                 user_unref(l->connection->user);
         }
         safe_close(l->container_fd);
-        LIST_REMOVE(l, link);
         free(l->devices);
         free(l->groups);
         free(l);
@@ -185,23 +185,29 @@ void lease_abandon(Lease *l) {
         }
         for (size_t i = 0; i < l->n_groups; i++)
                 group_free(l->groups[i]);
-        lease_unlink(l);
+        LIST_REMOVE(l, link);
+        lease_free(l);
 }
 
 void lease_release(Lease *l, const char *why) {
+        Broker *b;
+
         if (!l)
                 return;
-        if (l->broker->hooks && l->broker->hooks->lease_released)
-                l->broker->hooks->lease_released(l, why, l->broker->hooks_userdata);
+        b = l->broker;
+        if (b->hooks && b->hooks->lease_released)
+                b->hooks->lease_released(l, why, b->hooks_userdata);
         log_audit(LOG_INFO,
                   &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
                                 .result = why),
                   "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
         lease_restore_memlock(l);
+        /* Out of the lists first: the state written while its groups go must not name them. */
+        LIST_REMOVE(l, link);
         for (size_t i = 0; i < l->n_devices; i++)
                 leased_device_teardown(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)
                 group_release(l->groups[i]);
-        broker_state_changed(l->broker);
-        lease_unlink(l);
+        lease_free(l);
+        broker_state_changed(b);
 }
