@@ -10,7 +10,12 @@
 #include "util.h"
 
 void reply_init(Reply *r, uint64_t id) {
-        *r = (Reply) {};
+        /* Everything but the arrays, which the counts guard. */
+        r->n_fds = 0;
+        r->allocations = NULL;
+        r->n_allocations = 0;
+        r->arena_used = 0;
+        memset(&r->error, 0, sizeof(r->error));
         vfiobroker__reply__init(&r->msg);
         r->msg.id = id;
 }
@@ -32,8 +37,14 @@ void reply_done(Reply *r) {
 }
 
 void *reply_alloc(Reply *r, size_t size) {
+        size_t rounded = size ? (size + 15) & ~(size_t) 15 : 16;
         void **list, *p;
 
+        if (rounded <= sizeof(r->arena) - r->arena_used) {
+                p = r->arena + r->arena_used;
+                r->arena_used += rounded;
+                return memset(p, 0, size);
+        }
         list = reallocarray(r->allocations, r->n_allocations + 1, sizeof(void *));
         if (!list)
                 return NULL;

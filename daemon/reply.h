@@ -18,8 +18,11 @@ typedef struct Reply {
         int fds[VFIO_BROKER_MAX_FDS];
         Vfiobroker__FdRole *roles[VFIO_BROKER_MAX_FDS];
         size_t n_fds;
-        void **allocations;
+        void **allocations;             /* what did not fit in the arena */
         size_t n_allocations;
+        size_t arena_used;
+        /* Most replies' nested messages fit here: no malloc per field (left uninitialised). */
+        _Alignas(16) uint8_t arena[2048];
 } Reply;
 
 void reply_init(Reply *r, uint64_t id);

@@ -37,15 +37,18 @@ int wire_send(int sock, const void *data, size_t size, const int *fds, size_t n_
 }
 
 int wire_send_message(int sock, const ProtobufCMessage *msg, const int *fds, size_t n_fds) {
-        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ uint8_t *heap = NULL;
+        uint8_t small[1024], *buf = small;
         size_t size;
 
         size = protobuf_c_message_get_packed_size(msg);
         if (size > VFIO_BROKER_MAX_MESSAGE)
                 return -EMSGSIZE;
-        buf = malloc(size ? size : 1);
-        if (!buf)
-                return -ENOMEM;
+        if (size > sizeof(small)) {
+                buf = heap = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+        }
         protobuf_c_message_pack(msg, buf);
         return wire_send(sock, buf, size, fds, n_fds);
 }
