@@ -12,11 +12,23 @@
 #include "vfio-broker.pb-c.h"
 #include "wire.h"
 
+/*
+ * Where a reply is decoded: the part of the handle's buffer after the packet
+ * itself, with malloc() for what does not fit.  A reply lives until the call
+ * that asked for it returns.
+ */
+typedef struct Arena {
+        uint8_t *base;
+        size_t size, used;
+} Arena;
+
 struct vfio_broker {
         int fd;
         uint64_t next_id;
         char error[512];
         uint8_t *buf;                   /* for replies, VFIO_BROKER_MAX_MESSAGE bytes, from the first call on */
+        Arena arena;
+        ProtobufCAllocator allocator;
 };
 
 struct vfio_broker_lease {
@@ -68,6 +80,39 @@ const char *vfio_broker_error_message(const vfio_broker *b) {
         return b ? b->error : "";
 }
 
+static void *arena_alloc(void *data, size_t size) {
+        Arena *a = data;
+        size_t rounded = size ? (size + 15) & ~(size_t) 15 : 16;
+        void *p;
+
+        if (rounded > a->size - a->used)
+                return malloc(size);
+        p = a->base + a->used;
+        a->used += rounded;
+        return p;
+}
+
+static void arena_free(void *data, void *p) {
+        Arena *a = data;
+
+        if ((uint8_t *) p >= a->base && (uint8_t *) p < a->base + a->size)
+                return; /* the arena goes whole, at the next decode */
+        free(p);
+}
+
+/* Decode the @n bytes at the start of the handle's buffer into its arena. */
+static Reply *decode(vfio_broker *b, size_t n) {
+        size_t start = (n + 15) & ~(size_t) 15;
+
+        b->arena = (Arena) { .base = b->buf + start, .size = VFIO_BROKER_MAX_MESSAGE - start };
+        b->allocator = (ProtobufCAllocator) { .alloc = arena_alloc, .free = arena_free, .allocator_data = &b->arena };
+        return vfiobroker__reply__unpack(&b->allocator, n, b->buf);
+}
+
+static void reply_free(vfio_broker *b, Reply *reply) {
+        vfiobroker__reply__free_unpacked(reply, &b->allocator);
+}
+
 /* The handle's buffer for replies; kept from call to call (a fresh 64 KiB each time costs the heap a trim and a grow). */
 static uint8_t *recv_buffer(vfio_broker *b) {
         if (!b->buf)
@@ -92,13 +137,13 @@ static int pending_error(vfio_broker *b) {
         if (n <= 0)
                 return 0;
         close_many(fds, n_fds);
-        reply = vfiobroker__reply__unpack(NULL, (size_t) n, buf);
+        reply = decode(b, (size_t) n);
         if (reply && reply->error && reply->id == 0) {
                 snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
                 e = reply->error->errno_value > 0 && reply->error->errno_value < 4096 ? -reply->error->errno_value : -EIO;
         }
         if (reply)
-                vfiobroker__reply__free_unpacked(reply, NULL);
+                reply_free(b, reply);
         return e;
 }
 
@@ -144,13 +189,13 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         if (n < 0)
                 return (int) n;
 
-        reply = vfiobroker__reply__unpack(NULL, (size_t) n, b->buf);
+        reply = decode(b, (size_t) n);
         /* id 0: an error the broker sent on its own before hanging up */
         if (!reply || (reply->id != req->id && !(reply->id == 0 && reply->error)) || reply->n_fds != n_fds ||
             (!reply->error && reply->result_case != want)) {
                 close_many(fds, n_fds);
                 if (reply)
-                        vfiobroker__reply__free_unpacked(reply, NULL);
+                        reply_free(b, reply);
                 snprintf(b->error, sizeof(b->error), "the broker's reply was malformed or not the one asked for");
                 return -EBADMSG;
         }
@@ -159,7 +204,7 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
 
                 snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
                 close_many(fds, n_fds);
-                vfiobroker__reply__free_unpacked(reply, NULL);
+                reply_free(b, reply);
                 return e > 0 && e < 4096 ? -e : -EIO;
         }
         if (fds == local_fds)
@@ -185,7 +230,7 @@ int vfio_broker_hello(vfio_broker *b, const char *client_name) {
                 return r;
         if (reply->hello->protocol_version != VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1)
                 r = -EPROTONOSUPPORT;
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
@@ -230,7 +275,7 @@ int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, si
         *ret = devices;
         *ret_n = reply->list_devices->n_devices;
 out:
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
@@ -313,7 +358,7 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
         r = lease_from_reply(reply, reply->acquire->lease_id, fds, n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
@@ -336,7 +381,7 @@ int vfio_broker_fetch_lease(vfio_broker *b, uint64_t lease_id, vfio_broker_lease
         r = lease_from_reply(reply, reply->fetch_lease->lease_id, fds, n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
@@ -398,7 +443,7 @@ int vfio_broker_release(vfio_broker *b, uint64_t lease_id) {
         if (r < 0)
                 return r;
         r = reply->release->quarantined ? 1 : 0;
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
@@ -447,7 +492,7 @@ int vfio_broker_device_info(vfio_broker *b, const char *bdf, struct vfio_broker_
         info->n_irqs = d->n_irqs;
         *ret = info;
 out:
-        vfiobroker__reply__free_unpacked(reply, NULL);
+        reply_free(b, reply);
         return r;
 }
 
