@@ -114,5 +114,21 @@ journalctl --no-pager MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f | tail -n 1
 journalctl --no-pager -o verbose MESSAGE_ID=7d84da23683c41e28386001d994f2896 | grep -q 'VFIO_BROKER_RESULT=client gone' ||
 	fail "no release record for the client that died"
 
+# A quarantined group (a child kept the device fd) stays quarantined across a restart, and is
+# freed by the new broker once the child dies.
+runas 1000 1000 client-dma --fork-child "$HELD" >/tmp/fork.log 2>&1 </dev/null || { cat /tmp/fork.log; fail "client-dma --fork-child"; }
+child=$(sed -n 's/^client-dma: child \([0-9]*\) keeps.*/\1/p' /tmp/fork.log)
+[ -n "$child" ] || fail "no child pid"
+for _ in $(seq 30); do [ "$(state_of "$HELD")" = quarantined ] && break; sleep 0.1; done
+[ "$(state_of "$HELD")" = quarantined ] || fail "$HELD is not quarantined"
+old=$(broker_pid)
+systemctl restart vfio-brokerd.service || fail "the third restart"
+wait_active "$old"
+[ "$(state_of "$HELD")" = quarantined ] || fail "$HELD is '$(state_of "$HELD")' after the restart, not quarantined"
+kill -9 "$child"
+for _ in $(seq 50); do [ "$(state_of "$HELD")" = free ] && break; sleep 0.1; done
+[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the child died past a restart"
+echo "systemd: a quarantine survived the restart and ended with the child"
+
 echo "systemd: passed"
 exit 0
