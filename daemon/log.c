@@ -125,26 +125,28 @@ static void emit(int level, const AuditRecord *a, const char *message) {
                 console_line(level, message);
 }
 
-void log_msg(int level, const char *fmt, ...) {
+__attribute__((format(printf, 3, 0)))
+static void vlog(int level, const AuditRecord *a, const char *fmt, va_list ap) {
         char message[2048];
-        va_list ap;
 
         if (level > log_max_level)
                 return;
-        va_start(ap, fmt);
         vsnprintf(message, sizeof(message), fmt, ap);
+        emit(level, a, message);
+}
+
+void log_msg(int level, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog(level, NULL, fmt, ap);
         va_end(ap);
-        emit(level, NULL, message);
 }
 
 void log_audit(int level, const AuditRecord *a, const char *fmt, ...) {
-        char message[2048];
         va_list ap;
 
-        if (level > log_max_level)
-                return;
         va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt, ap);
+        vlog(level, a, fmt, ap);
         va_end(ap);
-        emit(level, a, message);
 }
