@@ -103,6 +103,16 @@ int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, 
         return 0;
 }
 
+/* The broker's fds of the device, closed; the kernel's interrupt routing left as it is. */
+static void leased_device_close(LeasedDevice *d) {
+        d->fd = safe_close(d->fd);
+        for (size_t i = 0; i < d->n_eventfds; i++)
+                safe_close(d->eventfds[i].fd);
+        free(d->eventfds);
+        d->eventfds = NULL;
+        d->n_eventfds = 0;
+}
+
 void leased_device_teardown(LeasedDevice *d) {
         for (uint32_t index = 0; index < VFIO_PCI_NUM_IRQS; index++) {
                 int r;
@@ -114,12 +124,7 @@ void leased_device_teardown(LeasedDevice *d) {
                         log_warning("%s: tearing down IRQ index %u: %s", d->bdf, index, strerror(-r));
         }
         d->irq_indices = 0;
-        d->fd = safe_close(d->fd);
-        for (size_t i = 0; i < d->n_eventfds; i++)
-                safe_close(d->eventfds[i].fd);
-        free(d->eventfds);
-        d->eventfds = NULL;
-        d->n_eventfds = 0;
+        leased_device_close(d);
 }
 
 int lease_apply_memlock(Lease *l, uint64_t limit) {
@@ -175,14 +180,8 @@ static void lease_free(Lease *l) {
 }
 
 void lease_abandon(Lease *l) {
-        for (size_t i = 0; i < l->n_devices; i++) {
-                LeasedDevice *d = &l->devices[i];
-
-                d->fd = safe_close(d->fd);
-                for (size_t k = 0; k < d->n_eventfds; k++)
-                        safe_close(d->eventfds[k].fd);
-                free(d->eventfds);
-        }
+        for (size_t i = 0; i < l->n_devices; i++)
+                leased_device_close(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)
                 group_free(l->groups[i]);
         LIST_REMOVE(l, link);
