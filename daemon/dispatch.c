@@ -47,8 +47,10 @@ static bool driver_allowed_in_group(const PciDevice *d) {
                strcmp(d->driver, "pci-stub") == 0 || strcmp(d->driver, "pcieport") == 0;
 }
 
-/* 0 when every device of @group may be handed out together; else -EPERM and why. */
-/* Every device of @group bound to vfio-pci or to nothing (@known: one of them, already read). */
+/*
+ * 0 when every device of @group may be handed out together (bound to vfio-pci
+ * or to nothing); else -EPERM and why.  @known: one of them, already read.
+ */
 static int group_check_viable(Broker *b, int group, const PciDevice *known, char *why, size_t size) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         size_t n;

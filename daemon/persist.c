@@ -286,10 +286,6 @@ static int take(StoredFd *fds, size_t n, const char *fmt, ...) {
         return -ENOENT;
 }
 
-static Lease *find_lease(Broker *b, uint64_t id) {
-        return broker_find_lease(b, id);
-}
-
 static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         char kind[16], s1[512], s2[512], s3[512];
         uint64_t id, other, since, memlock;
@@ -354,7 +350,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 int fd = take(fds, n, "vb-l%" PRIu64 "-g%d", id, number);
                 Group *g;
 
-                l = find_lease(b, id);
+                l = broker_find_lease(b, id);
                 if (!l || fd < 0) {
                         safe_close(fd);
                         return -ENOENT;
@@ -372,7 +368,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         if (strcmp(kind, "device") == 0 && sscanf(line, "device %" SCNu64 " %zu %511s %d %u", &id, &i1, s1, &number, &u32) == 5) {
                 LeasedDevice d = { .fd = -EBADF, .irq_indices = u32 };
 
-                l = find_lease(b, id);
+                l = broker_find_lease(b, id);
                 d.group = broker_find_group(b, number);
                 if (!l || !d.group || strlen(s1) > BDF_STRLEN || l->n_devices != i1)
                         return -ENOENT;
@@ -389,7 +385,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
             sscanf(line, "eventfd %" SCNu64 " %zu %zu %d %d %u", &id, &i1, &i2, &k1, &k2, &u32) == 6) {
                 int fd = take(fds, n, "vb-l%" PRIu64 "-d%zu-e%zu", id, i1, i2);
 
-                l = find_lease(b, id);
+                l = broker_find_lease(b, id);
                 if (!l || i1 >= l->n_devices || fd < 0) {
                         safe_close(fd);
                         return -ENOENT;
