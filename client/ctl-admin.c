@@ -172,42 +172,38 @@ int cmd_leases(int argc, char **argv) {
         return 0;
 }
 
-int cmd_release_lease(int argc, char **argv) {
+/* A method that returns nothing: call it, say @done on success. */
+static int call_and_say(const char *method, bool with_id, uint64_t id, const char *done) {
         sd_bus_message *reply;
-        unsigned long long id;
         sd_bus *bus;
+
+        bus = bus_connect();
+        if (!bus)
+                return EXIT_BROKER;
+        reply = call(bus, method, with_id, id);
+        sd_bus_flush_close_unref(bus);
+        if (!reply)
+                return EXIT_BROKER;
+        sd_bus_message_unref(reply);
+        printf("%s\n", done);
+        return 0;
+}
+
+int cmd_release_lease(int argc, char **argv) {
+        unsigned long long id;
+        char done[64];
         char *end;
 
         if (argc != 2 || (errno = 0, id = strtoull(argv[1], &end, 10), errno || *end || end == argv[1] || id == 0)) {
                 fprintf(stderr, "vfio-brokerctl: release-lease takes one lease id (a positive number)\n");
                 return EXIT_FAILURE;
         }
-        bus = bus_connect();
-        if (!bus)
-                return EXIT_BROKER;
-        reply = call(bus, "ReleaseLease", true, id);
-        sd_bus_flush_close_unref(bus);
-        if (!reply)
-                return EXIT_BROKER;
-        sd_bus_message_unref(reply);
-        printf("lease %llu released\n", id);
-        return 0;
+        snprintf(done, sizeof(done), "lease %llu released", id);
+        return call_and_say("ReleaseLease", true, id, done);
 }
 
 int cmd_reload(int argc, char **argv) {
-        sd_bus_message *reply;
-        sd_bus *bus;
-
         if (no_arguments(argc, argv) < 0)
                 return EXIT_FAILURE;
-        bus = bus_connect();
-        if (!bus)
-                return EXIT_BROKER;
-        reply = call(bus, "ReloadPolicy", false, 0);
-        sd_bus_flush_close_unref(bus);
-        if (!reply)
-                return EXIT_BROKER;
-        sd_bus_message_unref(reply);
-        printf("policy reloaded\n");
-        return 0;
+        return call_and_say("ReloadPolicy", false, 0, "policy reloaded");
 }
