@@ -29,11 +29,6 @@
 #include "vfio-broker.h"
 #include "vfio.h"
 
-static int die(const char *what, int err) {
-        fprintf(stderr, "acquire-latency: %s: %s\n", what, strerror(err < 0 ? -err : err));
-        exit(EXIT_FAILURE);
-}
-
 static int iommu_group_of(const char *bdf) {
         char path[PATH_MAX], target[PATH_MAX];
         ssize_t n;

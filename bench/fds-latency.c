@@ -40,11 +40,6 @@
 #define BUS_NAME "org.vfiobroker1.Bench"
 #define BUS_PATH "/org/vfiobroker1/Bench"
 
-static int die(const char *what, int err) {
-        fprintf(stderr, "fds-latency: %s: %s\n", what, strerror(err < 0 ? -err : err));
-        exit(EXIT_FAILURE);
-}
-
 static void make_eventfds(int *fds) {
         for (int i = 0; i < N_FDS; i++) {
                 fds[i] = eventfd(0, EFD_CLOEXEC);

@@ -22,11 +22,6 @@
 #include "stats.h"
 #include "vfio-broker.h"
 
-static int die(const char *what, int err) {
-        fprintf(stderr, "idle-clients: %s: %s\n", what, strerror(err < 0 ? -err : err));
-        exit(EXIT_FAILURE);
-}
-
 static long rss_kib(long pid) {
         char path[64], line[256];
         long kib = -1;

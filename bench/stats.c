@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ void samples_report(Samples *s, const char *series) {
         for (size_t i = 0; i < sizeof(cdf) / sizeof(cdf[0]); i++)
                 printf("BENCHCDF %s %g %llu\n", series, cdf[i], (unsigned long long) samples_quantile(s, cdf[i]));
         fflush(stdout);
+}
+
+void die(const char *what, int err) {
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, strerror(err < 0 ? -err : err));
+        exit(EXIT_FAILURE);
 }
 
 size_t parse_count(const char *s, const char *what) {

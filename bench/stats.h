@@ -34,5 +34,8 @@ uint64_t samples_quantile(Samples *s, double q);
 /* Print the BENCH and BENCHCDF lines of @series (sorts the samples). */
 void samples_report(Samples *s, const char *series);
 
+/* "PROGRAM: @what: strerror(@err)" on stderr, then exit(EXIT_FAILURE); @err is an errno, either sign. */
+__attribute__((noreturn)) void die(const char *what, int err);
+
 /* Parse a positive count; exits with a message on a bad one. */
 size_t parse_count(const char *s, const char *what);
