@@ -67,18 +67,29 @@ wait_active() { # OLD_PID: the service is active under another pid
 	fail "the service did not come back"
 }
 state_of() { vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $6 }'; }
+wait_state() { # BDF STATE TENTHS: BDF reaches STATE within TENTHS tenths of a second
+	for _ in $(seq "$3"); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done
+	fail "$1 is '$(state_of "$1")', not $2: $4"
+}
+restart() { # systemctl ARGS...: the service goes down that way and comes back under a new pid
+	local old
+	old=$(broker_pid)
+	systemctl "$@" vfio-brokerd.service || fail "systemctl $*"
+	wait_active "$old"
+	echo "systemd: systemctl $*: pid $old -> $(broker_pid)"
+}
+hold_dma() { # alice's client-dma --hold-dma on $HELD, its pid in $holder
+	runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
+	holder=$!
+	wait_for /tmp/hold.log holding
+}
 dma_again() { # ROUND
 	kill -USR1 "$holder"
 	wait_for /tmp/hold.log "DMA round $1 passed"
 }
 
-runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
-holder=$!
-wait_for /tmp/hold.log holding
-old=$(broker_pid)
-systemctl restart vfio-brokerd.service || fail "systemctl restart"
-wait_active "$old"
-echo "systemd: restarted: pid $old -> $(broker_pid)"
+hold_dma
+restart restart
 journalctl --no-pager -u vfio-brokerd.service | grep -q 'adopted 1 lease' || fail "the new broker adopted no lease"
 [ "$(state_of "$HELD")" = leased ] || fail "$HELD is '$(state_of "$HELD")' after the restart, not leased"
 rc=0
@@ -87,10 +98,7 @@ cat /tmp/err
 [ "$rc" = 125 ] && grep -q busy /tmp/err || fail "a new acquire of the held group was not refused as busy"
 dma_again 2
 
-old=$(broker_pid)
-systemctl kill -s SIGKILL vfio-brokerd.service
-wait_active "$old"
-echo "systemd: killed and restarted: pid $old -> $(broker_pid)"
+restart kill -s SIGKILL
 [ "$(state_of "$HELD")" = leased ] || fail "$HELD is not leased after SIGKILL"
 dma_again 3
 
@@ -101,15 +109,10 @@ cat /tmp/hold.log
 [ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release"
 
 # A client that exits without releasing after a restart: the new broker releases and resets.
-runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
-holder=$!
-wait_for /tmp/hold.log holding
-old=$(broker_pid)
-systemctl restart vfio-brokerd.service || fail "the second restart"
-wait_active "$old"
+hold_dma
+restart restart
 kill -9 "$holder"
-for _ in $(seq 30); do [ "$(state_of "$HELD")" = free ] && break; sleep 0.1; done
-[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after its client died past a restart"
+wait_state "$HELD" free 30 "after its client died past a restart"
 journalctl --no-pager MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f | tail -n 1
 journalctl --no-pager -o verbose MESSAGE_ID=7d84da23683c41e28386001d994f2896 | grep -q 'VFIO_BROKER_RESULT=client gone' ||
 	fail "no release record for the client that died"
@@ -119,15 +122,11 @@ journalctl --no-pager -o verbose MESSAGE_ID=7d84da23683c41e28386001d994f2896 | g
 runas 1000 1000 client-dma --fork-child "$HELD" >/tmp/fork.log 2>&1 </dev/null || { cat /tmp/fork.log; fail "client-dma --fork-child"; }
 child=$(sed -n 's/^client-dma: child \([0-9]*\) keeps.*/\1/p' /tmp/fork.log)
 [ -n "$child" ] || fail "no child pid"
-for _ in $(seq 30); do [ "$(state_of "$HELD")" = quarantined ] && break; sleep 0.1; done
-[ "$(state_of "$HELD")" = quarantined ] || fail "$HELD is not quarantined"
-old=$(broker_pid)
-systemctl restart vfio-brokerd.service || fail "the third restart"
-wait_active "$old"
+wait_state "$HELD" quarantined 30 "a child keeps its device fd"
+restart restart
 [ "$(state_of "$HELD")" = quarantined ] || fail "$HELD is '$(state_of "$HELD")' after the restart, not quarantined"
 kill -9 "$child"
-for _ in $(seq 50); do [ "$(state_of "$HELD")" = free ] && break; sleep 0.1; done
-[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the child died past a restart"
+wait_state "$HELD" free 50 "after the child died past a restart"
 echo "systemd: a quarantine survived the restart and ended with the child"
 
 echo "systemd: passed"
