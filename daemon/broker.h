@@ -220,7 +220,7 @@ bool lease_has_group(Lease *l, const Group *g);
 int lease_add_group(Lease *l, Group *g);
 int lease_add_device(Lease *l, const LeasedDevice *d);
 
-/* Keep a copy of @fd, handed out with @d, to hand it out again. */
+/* Keep @fd, handed out with @d, to hand it out again (taken: closed on failure). */
 int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, uint32_t vector);
 /* Tear down the device's IRQs and close the broker's fds of it. */
 void leased_device_teardown(LeasedDevice *d);

@@ -536,14 +536,13 @@ static int make_eventfds(int *fds, uint32_t n) {
         return 0;
 }
 
-/* Add @fd to the reply (which takes it), keeping a copy in @d. */
+/* Keep @fd with @d (which takes it) and lend it to the reply. */
 static int hand_out_eventfd(LeasedDevice *d, int fd, Vfiobroker__FdKind kind, Vfiobroker__IrqType type,
                             uint32_t vector, Reply *reply) {
         int r;
 
         r = leased_device_keep_eventfd(d, fd, kind, type, vector);
         if (r < 0) {
-                safe_close(fd);
                 reply_error(reply, E(LIMIT), -r, "cannot keep the eventfd of %s: %s", d->bdf, strerror(-r));
                 return r;
         }
@@ -605,15 +604,14 @@ static int acquire_irqs(DeviceWant *w, LeasedDevice *d, Reply *reply) {
 /* Open the device, set up its IRQs, add its fds to the reply. */
 static int acquire_device(DeviceWant *w, LeasedDevice *ret, Reply *reply) {
         LeasedDevice d = { .group = w->group, .fd = -EBADF };
-        int copy, r;
+        int r;
 
         snprintf(d.bdf, sizeof(d.bdf), "%s", w->pci.bdf);
         r = vfio_group_get_device(w->group->fd, w->pci.bdf, &d.fd);
         if (r < 0)
                 return reply_error(reply, E(INTERNAL), -r, "VFIO_GROUP_GET_DEVICE_FD %s: %s", w->pci.bdf, strerror(-r));
         w->fd = d.fd;
-        copy = fcntl(d.fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0 || reply_add_fd(reply, copy, VFIOBROKER__FD_KIND__FD_DEVICE, w->pci.bdf, 0, 0) < 0) {
+        if (reply_add_fd(reply, d.fd, VFIOBROKER__FD_KIND__FD_DEVICE, w->pci.bdf, 0, 0) < 0) {
                 safe_close(d.fd);
                 return reply_error(reply, E(LIMIT), EMFILE, "cannot pass the device fd of %s", w->pci.bdf);
         }
@@ -724,8 +722,7 @@ static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *
                         goto fail;
                 }
         }
-        r = reply_add_fd(reply, fcntl(lease->container_fd, F_DUPFD_CLOEXEC, 3),
-                         VFIOBROKER__FD_KIND__FD_CONTAINER, NULL, 0, 0);
+        r = reply_add_fd(reply, lease->container_fd, VFIOBROKER__FD_KIND__FD_CONTAINER, NULL, 0, 0);
         if (r < 0) {
                 reply_error(reply, E(LIMIT), EMFILE, "cannot pass the container fd");
                 goto fail;
@@ -812,16 +809,10 @@ static int handle_release(Connection *c, const Vfiobroker__Request *req, Reply *
 
 /* ---- FetchLease ---- */
 
-/* A new fd for @fd's file into the reply; false (the reply turned into an error) if it cannot be. */
-static bool add_copy(Reply *reply, int fd, Vfiobroker__FdKind kind, const char *bdf, Vfiobroker__IrqType type,
-                     uint32_t vector) {
-        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-        if (copy < 0) {
-                reply_error(reply, E(LIMIT), errno, "cannot copy an fd of the lease: %s", strerror(errno));
-                return false;
-        }
-        if (reply_add_fd(reply, copy, kind, bdf, type, vector) < 0) {
+/* @fd of the lease into the reply; false (the reply turned into an error) if it does not fit. */
+static bool add_lease_fd(Reply *reply, int fd, Vfiobroker__FdKind kind, const char *bdf, Vfiobroker__IrqType type,
+                         uint32_t vector) {
+        if (reply_add_fd(reply, fd, kind, bdf, type, vector) < 0) {
                 reply_error(reply, E(LIMIT), EMSGSIZE, "the lease has more fds than a reply carries (%d)",
                             VFIO_BROKER_MAX_FDS);
                 return false;
@@ -848,15 +839,15 @@ static int handle_fetch_lease(Connection *c, const Vfiobroker__Request *req, Rep
                 return -ENOMEM;
         vfiobroker__fetch_lease_reply__init(r);
         r->lease_id = lease->id;
-        if (!add_copy(reply, lease->container_fd, VFIOBROKER__FD_KIND__FD_CONTAINER, NULL, 0, 0))
+        if (!add_lease_fd(reply, lease->container_fd, VFIOBROKER__FD_KIND__FD_CONTAINER, NULL, 0, 0))
                 return 0;
         for (size_t i = 0; i < lease->n_devices; i++) {
                 const LeasedDevice *d = &lease->devices[i];
 
-                if (!add_copy(reply, d->fd, VFIOBROKER__FD_KIND__FD_DEVICE, d->bdf, 0, 0))
+                if (!add_lease_fd(reply, d->fd, VFIOBROKER__FD_KIND__FD_DEVICE, d->bdf, 0, 0))
                         return 0;
                 for (size_t k = 0; k < d->n_eventfds; k++)
-                        if (!add_copy(reply, d->eventfds[k].fd, d->eventfds[k].kind, d->bdf, d->eventfds[k].irq_type,
+                        if (!add_lease_fd(reply, d->eventfds[k].fd, d->eventfds[k].kind, d->bdf, d->eventfds[k].irq_type,
                                       d->eventfds[k].vector))
                                 return 0;
         }

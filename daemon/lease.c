@@ -88,17 +88,15 @@ int lease_add_device(Lease *l, const LeasedDevice *d) {
 
 int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, uint32_t vector) {
         LeaseEventfd *p;
-        int copy;
 
         p = reallocarray(d->eventfds, d->n_eventfds + 1, sizeof(*p));
-        if (!p)
+        if (!p) {
+                safe_close(fd);
                 return -ENOMEM;
+        }
         d->eventfds = p;
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0)
-                return -errno;
         d->eventfds[d->n_eventfds++] = (LeaseEventfd) {
-                .fd = copy, .kind = kind, .irq_type = irq_type, .vector = vector,
+                .fd = fd, .kind = kind, .irq_type = irq_type, .vector = vector,
         };
         return 0;
 }

@@ -390,9 +390,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                         safe_close(fd);
                         return -ENOENT;
                 }
-                r = leased_device_keep_eventfd(&l->devices[i1], fd, k1, k2, u32);
-                safe_close(fd);
-                return r;
+                return leased_device_keep_eventfd(&l->devices[i1], fd, k1, k2, u32);
         }
         if (strcmp(kind, "quarantine") == 0 && sscanf(line, "quarantine %d %" SCNu64 " %u", &number, &id, &uid) == 3) {
                 int fd = take(fds, n, "vb-q%d", number);

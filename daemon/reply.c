@@ -21,7 +21,6 @@ void reply_init(Reply *r, uint64_t id) {
 }
 
 static void drop_fds(Reply *r) {
-        close_many(r->fds, r->n_fds);
         r->n_fds = 0;
         r->msg.n_fds = 0;
         r->msg.fds = NULL;
@@ -90,22 +89,16 @@ int reply_add_fd(Reply *r, int fd, Vfiobroker__FdKind kind, const char *bdf,
                  Vfiobroker__IrqType irq_type, uint32_t vector) {
         Vfiobroker__FdRole *role;
 
-        if (r->n_fds >= VFIO_BROKER_MAX_FDS) {
-                safe_close(fd);
+        if (r->n_fds >= VFIO_BROKER_MAX_FDS)
                 return -EMSGSIZE;
-        }
         role = reply_alloc(r, sizeof(*role));
-        if (!role) {
-                safe_close(fd);
+        if (!role)
                 return -ENOMEM;
-        }
         vfiobroker__fd_role__init(role);
         role->kind = kind;
         role->bdf = reply_strdup(r, bdf ? bdf : "");
-        if (!role->bdf) {
-                safe_close(fd);
+        if (!role->bdf)
                 return -ENOMEM;
-        }
         role->irq_type = irq_type;
         role->vector = vector;
         r->fds[r->n_fds] = fd;

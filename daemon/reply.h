@@ -3,7 +3,8 @@
 
 /*
  * A reply under construction: the protobuf message, the fds it carries with
- * their roles, and the memory its nested messages live in (freed together).
+ * their roles (borrowed, see reply_add_fd()), and the memory its nested
+ * messages live in (freed together).
  */
 
 #include <stddef.h>
@@ -41,8 +42,11 @@ int reply_error(Reply *r, Vfiobroker__ErrorCode code, int errno_value, const cha
         __attribute__((format(printf, 4, 5)));
 
 /*
- * Attach @fd (the reply takes it: closed after sending, or on failure) with
- * its role.  -EMSGSIZE past VFIO_BROKER_MAX_FDS, the fd closed.
+ * Attach @fd with its role.  The fd stays the caller's: the reply neither
+ * copies nor closes it, and it must stay open until reply_done().  Replies
+ * are sent before a handler's caller returns, so the fds of a lease qualify,
+ * with no copy per fd on the request path.  -EMSGSIZE past
+ * VFIO_BROKER_MAX_FDS.
  */
 int reply_add_fd(Reply *r, int fd, Vfiobroker__FdKind kind, const char *bdf,
                  Vfiobroker__IrqType irq_type, uint32_t vector);
