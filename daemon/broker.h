@@ -75,6 +75,9 @@ struct Group {
         Lease *lease;                   /* while leased */
         uint64_t lease_id;              /* the lease it is (or was, in quarantine) part of */
         uid_t uid;                      /* that lease's uid */
+        /* Its devices when it was taken: the acquire reply names them, the reset pass opens them. */
+        char (*members)[BDF_STRLEN + 1];
+        size_t n_members;
         Source *retry;                  /* quarantine: next attempt to detach */
         uint64_t backoff_usec;
         LIST_ENTRY(Group) link;
@@ -199,7 +202,11 @@ void broker_mark_group_clean(Broker *b, int number);
 const UsedGroup *broker_find_used_group(Broker *b, int number);
 
 /* group.c */
-int group_new(Broker *b, int number, int fd, Group **ret);
+/*
+ * Track the open group @fd (taken on success).  @members: its devices, as
+ * just read from sysfs (taken); NULL to read them here.
+ */
+int group_new(Broker *b, int number, int fd, char (*members)[BDF_STRLEN + 1], size_t n_members, Group **ret);
 /* Let go of a group whose lease ended: detach it, or quarantine it until it can be. */
 void group_release(Group *g);
 /* Wait, retrying with backoff, until nothing holds the group's devices, then let go of it. */

@@ -50,8 +50,10 @@ static bool driver_allowed_in_group(const PciDevice *d) {
 /*
  * 0 when every device of @group may be handed out together (bound to vfio-pci
  * or to nothing); else -EPERM and why.  @known: one of them, already read.
+ * @ret_members, if not NULL: the devices of the group, on success.
  */
-static int group_check_viable(Broker *b, int group, const PciDevice *known, char *why, size_t size) {
+static int group_check_viable(Broker *b, int group, const PciDevice *known, char (**ret_members)[BDF_STRLEN + 1],
+                              size_t *ret_n, char *why, size_t size) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         size_t n;
         int r;
@@ -76,6 +78,10 @@ static int group_check_viable(Broker *b, int group, const PciDevice *known, char
                         return -EPERM;
                 }
         }
+        if (ret_members) {
+                *ret_members = TAKE_PTR(members);
+                *ret_n = n;
+        }
         return 0;
 }
 
@@ -94,7 +100,7 @@ Vfiobroker__DeviceState broker_device_state(Broker *b, const PciDevice *d, char 
                 snprintf(why, size, "no IOMMU group");
                 return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
         }
-        if (group_check_viable(b, d->iommu_group, d, why, size) < 0)
+        if (group_check_viable(b, d->iommu_group, d, NULL, NULL, why, size) < 0)
                 return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
         return VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
 }
@@ -279,6 +285,9 @@ typedef struct DeviceWant {
         size_t n_irqs;
         Group *group;                   /* once attached */
         int fd;
+        /* The devices of its group, read by the viability check when no lease holds the group. */
+        char (*members)[BDF_STRLEN + 1];
+        size_t n_members;
 } DeviceWant;
 
 static const char *irq_type_name(Vfiobroker__IrqType t) {
@@ -366,7 +375,7 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
                 Group *g;
                 char bdf[BDF_STRLEN + 1];
 
-                *w = (DeviceWant) { .fd = -EBADF };
+                w->fd = -EBADF;
                 if (bdf_normalize(dr->bdf, bdf) < 0)
                         return reply_error(reply, E(INVALID_ARGUMENT), EINVAL,
                                            "\"%.32s\" is not a PCI address", dr->bdf), -EINVAL;
@@ -406,7 +415,8 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
                         return reply_error(reply, E(BUSY), EBUSY,
                                            "%s is busy: IOMMU group %d is held by lease %llu of uid %u",
                                            bdf, g->number, (unsigned long long) g->lease_id, (unsigned) g->uid), -EBUSY;
-                if (!g && group_check_viable(b, w->pci.iommu_group, &w->pci, why, sizeof(why)) < 0)
+                if (!g && group_check_viable(b, w->pci.iommu_group, &w->pci, &w->members, &w->n_members,
+                                             why, sizeof(why)) < 0)
                         return reply_error(reply, E(GROUP_NOT_VIABLE), EPERM, "%s: %s", bdf, why), -EPERM;
         }
         if (n_fds > VFIO_BROKER_MAX_FDS)
@@ -514,9 +524,11 @@ static int acquire_group(Lease *lease, DeviceWant *w, Group **new_groups, size_t
                         return attach_error(b, number, r, reply);
                 }
         }
-        r = group_new(b, number, TAKE_FD(fd), &g);
+        r = group_new(b, number, fd, w->members, w->n_members, &g);
         if (r < 0)
                 return -ENOMEM;
+        TAKE_FD(fd);
+        w->members = NULL;
         g->lease_id = lease->id;
         g->uid = lease->uid;
         new_groups[(*n_new)++] = g;
@@ -643,19 +655,16 @@ static int acquire_reply(Lease *lease, Reply *reply) {
         vfiobroker__acquire_reply__init(r);
         r->lease_id = lease->id;
         for (size_t i = 0; i < lease->n_groups; i++) {
-                _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
-                size_t m;
+                const Group *g = lease->groups[i];
                 char **p;
 
-                if (sysfs_group_members(lease->broker->config.sysfs_root, lease->groups[i]->number, &members, &m) < 0)
-                        continue;
-                p = reply_alloc(reply, sizeof(char *) * (n + m));
+                p = reply_alloc(reply, sizeof(char *) * (n + g->n_members));
                 if (!p)
                         return -ENOMEM;
                 if (n > 0)
                         memcpy(p, r->reserved, sizeof(char *) * n);
-                for (size_t k = 0; k < m; k++) {
-                        p[n] = reply_strdup(reply, members[k]);
+                for (size_t k = 0; k < g->n_members; k++) {
+                        p[n] = reply_strdup(reply, g->members[k]);
                         if (!p[n])
                                 return -ENOMEM;
                         n++;
@@ -668,9 +677,7 @@ static int acquire_reply(Lease *lease, Reply *reply) {
         return 0;
 }
 
-static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *reply) {
-        const Vfiobroker__AcquireRequest *a = req->acquire;
-        DeviceWant wants[MAX_DEVICES_PER_ACQUIRE];
+static int acquire(Connection *c, const Vfiobroker__AcquireRequest *a, DeviceWant *wants, Reply *reply) {
         LeasedDevice devices[MAX_DEVICES_PER_ACQUIRE];
         Group *new_groups[MAX_DEVICES_PER_ACQUIRE];
         size_t n_devices = 0, n_new = 0;
@@ -776,6 +783,16 @@ fail:
         if (new_lease)
                 lease_release(lease, "acquire failed");
         return 0;
+}
+
+static int handle_acquire(Connection *c, const Vfiobroker__Request *req, Reply *reply) {
+        DeviceWant wants[MAX_DEVICES_PER_ACQUIRE] = {};
+        int r;
+
+        r = acquire(c, req->acquire, wants, reply);
+        for (size_t i = 0; i < ELEMENTSOF(wants); i++)
+                free(wants[i].members);
+        return r;
 }
 
 /* ---- Release ---- */
@@ -960,7 +977,7 @@ static int handle_device_info(Connection *c, const Vfiobroker__Request *req, Rep
                         leased = lease_find_device(l, bdf);
                 if (leased)
                         e = fill_device_info(leased->fd, r, reply);
-                else if (!g && decide(c, &d, 0, why, sizeof(why)) && group_check_viable(b, d.iommu_group, &d, why, sizeof(why)) >= 0)
+                else if (!g && decide(c, &d, 0, why, sizeof(why)) && group_check_viable(b, d.iommu_group, &d, NULL, NULL, why, sizeof(why)) >= 0)
                         e = device_info_transient(b, &d, r, reply);
                 /* else: leased by another or not viable: the sysfs view alone */
                 if (e < 0)

@@ -25,13 +25,20 @@ const char *group_state_name(GroupState state) {
         return state == GROUP_LEASED ? "leased" : "quarantined";
 }
 
-int group_new(Broker *b, int number, int fd, Group **ret) {
+int group_new(Broker *b, int number, int fd, char (*members)[BDF_STRLEN + 1], size_t n_members, Group **ret) {
         Group *g;
+        int r;
 
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
-        *g = (Group) { .broker = b, .number = number, .fd = fd, .state = GROUP_LEASED };
+        *g = (Group) { .broker = b, .number = number, .fd = fd, .state = GROUP_LEASED,
+                       .members = members, .n_members = n_members };
+        if (!members) {
+                r = sysfs_group_members(b->config.sysfs_root, number, &g->members, &g->n_members);
+                if (r < 0)
+                        log_warning("group %d: cannot list its devices: %s", number, strerror(-r));
+        }
         LIST_INSERT_HEAD(&b->groups, g, link);
         *ret = g;
         return 0;
@@ -43,6 +50,7 @@ Group *group_free(Group *g) {
         LIST_REMOVE(g, link);
         source_free(g->retry);
         safe_close(g->fd);
+        free(g->members);
         free(g);
         return NULL;
 }
@@ -52,17 +60,11 @@ Group *group_free(Group *g) {
  * container of our own.  Counts the devices opened and those reset.
  */
 static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
-        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         _cleanup_close_ int container = -EBADF;
-        size_t n = 0, opened = 0, reset = 0;
+        size_t opened = 0, reset = 0;
         int r;
 
         *ret_opened = *ret_reset = 0;
-        r = sysfs_group_members(g->broker->config.sysfs_root, g->number, &members, &n);
-        if (r < 0) {
-                log_warning("group %d: cannot list its devices for reset: %s", g->number, strerror(-r));
-                return;
-        }
         r = vfio_container_open(&container);
         if (r >= 0)
                 r = vfio_group_set_container(g->fd, container);
@@ -73,23 +75,23 @@ static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
                 (void) vfio_group_unset_container(g->fd);
                 return;
         }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < g->n_members; i++) {
                 _cleanup_close_ int dev = -EBADF;
                 struct vfio_device_info info;
 
-                if (vfio_group_get_device(g->fd, members[i], &dev) < 0)
+                if (vfio_group_get_device(g->fd, g->members[i], &dev) < 0)
                         continue; /* a bridge, or a device of another driver */
                 opened++;
                 if (vfio_device_get_info(dev, &info) < 0 || !(info.flags & VFIO_DEVICE_FLAGS_RESET)) {
-                        log_info("group %d: %s offers no reset; the kernel's own reset on close applies",
-                                 g->number, members[i]);
+                        log_debug("group %d: %s offers no reset; the kernel's own reset on close applies",
+                                 g->number, g->members[i]);
                         continue;
                 }
                 r = vfio_device_reset(dev);
                 if (r < 0)
-                        log_warning("group %d: reset of %s failed: %s", g->number, members[i], strerror(-r));
+                        log_warning("group %d: reset of %s failed: %s", g->number, g->members[i], strerror(-r));
                 else {
-                        log_info("group %d: %s reset", g->number, members[i]);
+                        log_info("group %d: %s reset", g->number, g->members[i]);
                         reset++;
                 }
         }

@@ -355,7 +355,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                         safe_close(fd);
                         return -ENOENT;
                 }
-                r = group_new(b, number, fd, &g);
+                r = group_new(b, number, fd, NULL, 0, &g);
                 if (r < 0) {
                         safe_close(fd);
                         return r;
@@ -398,7 +398,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
 
                 if (fd < 0)
                         return -ENOENT;
-                r = group_new(b, number, fd, &g);
+                r = group_new(b, number, fd, NULL, 0, &g);
                 if (r < 0) {
                         safe_close(fd);
                         return r;
