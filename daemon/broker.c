@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "policy-load.h"
+#include "sysfs.h"
 #include "util.h"
 #include "wire.h"
 
@@ -36,7 +37,8 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF };
+        *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF,
+                        .interrupt_remapping = host_interrupt_remapping() };
         b->packet = malloc(VFIO_BROKER_MAX_MESSAGE);
         if (!b->packet) {
                 free(b);

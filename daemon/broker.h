@@ -166,6 +166,7 @@ struct Broker {
         UsedGroup *used_groups;
         size_t n_used_groups;
         uint8_t *packet;                /* each request is read here (VFIO_BROKER_MAX_MESSAGE bytes) */
+        bool interrupt_remapping;       /* the host's, read at start: it is fixed at boot */
         /* Restarts that keep leases (persist.c): */
         bool persist;                   /* under systemd: fds go to its FD store, leases to the state file */
         bool keep_leases;               /* exiting for a restart: leave every lease to the FD store */

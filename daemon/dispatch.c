@@ -445,8 +445,8 @@ static int acquire_authorize(Connection *c, const Vfiobroker__AcquireRequest *a,
         uint64_t memlock = 0;
         char why[384];
 
-        if (!b->policy.allow_unsafe_interrupts && sysfs_unsafe_interrupts_allowed(b->config.sysfs_root) &&
-            !host_interrupt_remapping())
+        if (!b->policy.allow_unsafe_interrupts && !b->interrupt_remapping &&
+            sysfs_unsafe_interrupts_allowed(b->config.sysfs_root))
                 return reply_error(reply, E(NO_INTERRUPT_REMAPPING), EPERM,
                                    "this host has no interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts "
                                    "is on but the policy says AllowUnsafeInterrupts=no"), -EPERM;
