@@ -12,26 +12,65 @@
 
 #include "util.h"
 
-int parse_hex_u32(const char *text, uint32_t max, uint32_t *ret) {
-        unsigned long long v;
-        const char *p = text;
-        char *end;
+/* 1 to 8 hex digits, either case, up to the end of the line: at most @max. */
+static int parse_uevent_hex(const char *p, const char **end, uint32_t max, uint32_t *ret) {
+        uint64_t v = 0;
+        size_t n = 0;
 
-        if (strncmp(p, "0x", 2) != 0)
+        for (;; p++, n++) {
+                int digit;
+
+                if (*p >= '0' && *p <= '9')
+                        digit = *p - '0';
+                else if (*p >= 'a' && *p <= 'f')
+                        digit = *p - 'a' + 10;
+                else if (*p >= 'A' && *p <= 'F')
+                        digit = *p - 'A' + 10;
+                else
+                        break;
+                if (n == 8)
+                        return -EINVAL;
+                v = v * 16 + (uint64_t) digit;
+        }
+        if (n == 0 || v > max)
                 return -EINVAL;
-        p += 2;
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(p, &end, 16);
-        if (errno != 0 || end - p > 8)
-                return -EINVAL;
-        if (*end == '\n')
-                end++;
-        if (*end != 0 || v > max)
-                return -EINVAL;
+        *end = p;
         *ret = (uint32_t) v;
         return 0;
+}
+
+int parse_pci_uevent(const char *text, PciDevice *d) {
+        bool have_id = false, have_class = false;
+        const char *p = text;
+
+        d->driver[0] = 0;
+        while (*p) {
+                const char *eol = strchrnul(p, '\n'), *end = NULL;
+
+                if (strncmp(p, "DRIVER=", 7) == 0) {
+                        size_t len = (size_t) (eol - p) - 7;
+
+                        if (len == 0 || len >= sizeof(d->driver) || memchr(p + 7, '/', len))
+                                return -EINVAL;
+                        memcpy(d->driver, p + 7, len);
+                        d->driver[len] = 0;
+                        end = eol;
+                } else if (strncmp(p, "PCI_ID=", 7) == 0) {
+                        if (parse_uevent_hex(p + 7, &end, 0xffff, &d->vendor) < 0 || *end != ':' ||
+                            parse_uevent_hex(end + 1, &end, 0xffff, &d->device) < 0)
+                                return -EINVAL;
+                        have_id = true;
+                } else if (strncmp(p, "PCI_CLASS=", 10) == 0) {
+                        if (parse_uevent_hex(p + 10, &end, 0xffffff, &d->class_code) < 0)
+                                return -EINVAL;
+                        have_class = true;
+                } else
+                        end = eol;
+                if (end != eol)
+                        return -EINVAL;
+                p = *eol ? eol + 1 : eol;
+        }
+        return have_id && have_class ? 0 : -EINVAL;
 }
 
 int parse_link_name(const char *target, char *buf, size_t size) {
@@ -63,11 +102,12 @@ int parse_group_link(const char *target, int *ret) {
         return 0;
 }
 
-static int read_text(const char *path, char *buf, size_t size) {
+/* @name under @dir (a directory fd, or AT_FDCWD for a path) as text. */
+static int read_text_at(int dir, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = -EBADF;
         ssize_t n;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         n = read(fd, buf, size - 1);
@@ -77,66 +117,39 @@ static int read_text(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static int read_hex(const char *dir, const char *attr, uint32_t max, uint32_t *ret) {
-        char path[PATH_MAX], buf[32];
-        int r;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, attr);
-        r = read_text(path, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return parse_hex_u32(buf, max, ret);
-}
-
-static int read_link_name(const char *dir, const char *attr, char *buf, size_t size) {
-        char path[PATH_MAX], target[PATH_MAX];
-        ssize_t n;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, attr);
-        n = readlink(path, target, sizeof(target) - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = 0;
-        return parse_link_name(target, buf, size);
-}
-
-static bool group_is_noiommu(const char *root, int group) {
-        char path[PATH_MAX], name[64];
-
-        snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/name", root, group);
-        if (read_text(path, name, sizeof(name)) < 0)
-                return false;
-        return strncmp(name, "vfio-noiommu", 12) == 0;
-}
-
+/*
+ * Few syscalls, since each costs a path walk through sysfs: the device's
+ * directory is opened once, and uevent gives its IDs, class and driver in
+ * one read.
+ */
 int sysfs_read_device(const char *root, const char *bdf, PciDevice *ret) {
-        char dir[PATH_MAX], path[PATH_MAX], group[16];
+        char path[PATH_MAX], text[1024], target[PATH_MAX];
         PciDevice d = { .iommu_group = -1 };
+        _cleanup_close_ int dir = -EBADF;
+        ssize_t n;
         int r;
 
         if (bdf_normalize(bdf, d.bdf) < 0)
                 return -EINVAL;
-        snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", root, d.bdf);
-        if (access(dir, F_OK) < 0)
-                return -ENODEV;
-
-        r = read_hex(dir, "vendor", 0xffff, &d.vendor);
-        if (r >= 0)
-                r = read_hex(dir, "device", 0xffff, &d.device);
-        if (r >= 0)
-                r = read_hex(dir, "class", 0xffffff, &d.class_code);
+        snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", root, d.bdf);
+        dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        r = read_text_at(dir, "uevent", text, sizeof(text));
         if (r < 0)
                 return r == -ENOENT ? -ENODEV : r;
-
-        r = read_link_name(dir, "driver", d.driver, sizeof(d.driver));
-        if (r < 0 && r != -ENOENT)
+        r = parse_pci_uevent(text, &d);
+        if (r < 0)
                 return r;
-        if (read_link_name(dir, "iommu_group", group, sizeof(group)) >= 0 &&
-            parse_group_link(group, &d.iommu_group) >= 0)
-                d.noiommu = group_is_noiommu(root, d.iommu_group);
 
-        snprintf(path, sizeof(path), "%s/reset", dir);
-        d.resettable = access(path, F_OK) >= 0;
+        n = readlinkat(dir, "iommu_group", target, sizeof(target) - 1);
+        if (n >= 0) {
+                target[n] = 0;
+                if (parse_group_link(target, &d.iommu_group) >= 0)
+                        d.noiommu = read_text_at(dir, "iommu_group/name", text, sizeof(text)) >= 0 &&
+                                    strncmp(text, "vfio-noiommu", 12) == 0;
+        }
+        d.resettable = faccessat(dir, "reset", F_OK, 0) >= 0;
         *ret = d;
         return 0;
 }
@@ -219,7 +232,7 @@ bool sysfs_unsafe_interrupts_allowed(const char *root) {
         char path[PATH_MAX], buf[8];
 
         snprintf(path, sizeof(path), "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", root);
-        return read_text(path, buf, sizeof(buf)) >= 0 && (buf[0] == 'Y' || buf[0] == '1');
+        return read_text_at(AT_FDCWD, path, buf, sizeof(buf)) >= 0 && (buf[0] == 'Y' || buf[0] == '1');
 }
 
 bool host_interrupt_remapping(void) {

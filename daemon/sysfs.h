@@ -26,8 +26,13 @@ typedef struct PciDevice {
         bool noiommu;                   /* a VFIO no-IOMMU group */
 } PciDevice;
 
-/* "0x1234\n" -> 0x1234; at most @max; anything else is -EINVAL. */
-int parse_hex_u32(const char *text, uint32_t max, uint32_t *ret);
+/*
+ * A PCI device's uevent text ("DRIVER=vfio-pci", "PCI_CLASS=FF00",
+ * "PCI_ID=1234:11E8", ... one per line) into @d's vendor, device, class_code
+ * and driver ("" without a DRIVER line).  -EINVAL when PCI_ID or PCI_CLASS is
+ * missing or any of the three is malformed.
+ */
+int parse_pci_uevent(const char *text, PciDevice *d);
 
 /* The last path component of a link target as a group number ("../../7" -> 7). */
 int parse_group_link(const char *target, int *ret);

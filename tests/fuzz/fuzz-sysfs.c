@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *text, name[64], buf[BDF_STRLEN + 1];
-        uint32_t v;
+        PciDevice d;
         int group;
         Bdf bdf;
 
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         memcpy(text, data, size);
         text[size] = 0;
-        (void) parse_hex_u32(text, 0xffffff, &v);
+        (void) parse_pci_uevent(text, &d);
         (void) parse_group_link(text, &group);
         (void) parse_link_name(text, name, sizeof(name));
         if (bdf_parse(text, &bdf) == 0) {

@@ -33,13 +33,19 @@ void fake_sysfs_init(FakeSysfs *f) {
 
 void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const char *device,
                     const char *class_code, const char *driver, int group) {
-        char dir[PATH_MAX], path[PATH_MAX], target[PATH_MAX];
+        char dir[PATH_MAX], path[PATH_MAX], target[PATH_MAX], uevent[512];
 
         snprintf(dir, sizeof(dir), "%s/devices/pci0000:00/%s", f->root, bdf);
         mkdirs(dir);
-        write_file(dir, "vendor", vendor);
-        write_file(dir, "device", device);
-        write_file(dir, "class", class_code);
+        /* What the kernel's uevent attribute says of a PCI device (the broker reads only this). */
+        snprintf(uevent, sizeof(uevent),
+                 "%s%s%sPCI_CLASS=%04lX\nPCI_ID=%04lX:%04lX\nPCI_SUBSYS_ID=1AF4:1100\nPCI_SLOT_NAME=%s\n"
+                 "MODALIAS=pci:v%08lXd%08lXsv00001AF4sd00001100bc%02lXsc%02lXi%02lX",
+                 driver ? "DRIVER=" : "", driver ? driver : "", driver ? "\n" : "",
+                 strtoul(class_code, NULL, 16), strtoul(vendor, NULL, 16), strtoul(device, NULL, 16), bdf,
+                 strtoul(vendor, NULL, 16), strtoul(device, NULL, 16), strtoul(class_code, NULL, 16) >> 16,
+                 (strtoul(class_code, NULL, 16) >> 8) & 0xff, strtoul(class_code, NULL, 16) & 0xff);
+        write_file(dir, "uevent", uevent);
         snprintf(path, sizeof(path), "%s/bus/pci/devices", f->root);
         mkdirs(path);
         snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", f->root, bdf);

@@ -6,21 +6,37 @@
 #include "sysfs.h"
 #include "test.h"
 
-static void test_parse_hex(void) {
-        uint32_t v = 7;
+static void test_parse_uevent(void) {
+        PciDevice d = { .vendor = 7 };
 
-        CHECK_EQ_INT(parse_hex_u32("0x1234\n", 0xffff, &v), 0);
-        CHECK_EQ_INT(v, 0x1234);
-        CHECK_EQ_INT(parse_hex_u32("0x00ff00", 0xffffff, &v), 0);
-        CHECK_EQ_INT(v, 0xff00);
-        CHECK_EQ_INT(parse_hex_u32("0x10000", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("1234", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("0x", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("0x-1", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("0x12 ", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("0x12\n\n", 0xffff, &v), -EINVAL);
-        CHECK_EQ_INT(parse_hex_u32("0x0000000000001", 0xffffffff, &v), -EINVAL);
-        CHECK_EQ_INT(v, 0xff00);
+        CHECK_EQ_INT(parse_pci_uevent("DRIVER=vfio-pci\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n"
+                                      "PCI_SUBSYS_ID=1AF4:1100\nPCI_SLOT_NAME=0000:00:04.0\n"
+                                      "MODALIAS=pci:v00001234d000011E8sv00001AF4sd00001100bc00scFFi00\n", &d), 0);
+        CHECK_EQ_STR(d.driver, "vfio-pci");
+        CHECK_EQ_INT(d.vendor, 0x1234);
+        CHECK_EQ_INT(d.device, 0x11e8);
+        CHECK_EQ_INT(d.class_code, 0xff00);
+
+        /* No driver bound; a bridge's six-digit class; no final newline. */
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=60400\nPCI_ID=1b36:0001", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        CHECK_EQ_INT(d.class_code, 0x060400);
+        CHECK_EQ_INT(d.vendor, 0x1b36);
+
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=FF00\n", &d), -EINVAL);                      /* no PCI_ID */
+        CHECK_EQ_INT(parse_pci_uevent("PCI_ID=1234:11E8\n", &d), -EINVAL);                    /* no PCI_CLASS */
+        CHECK_EQ_INT(parse_pci_uevent("", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=FF00\nPCI_ID=12345:11E8\n", &d), -EINVAL);  /* > 0xffff */
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=1000000\nPCI_ID=1234:11E8\n", &d), -EINVAL); /* > 24 bits */
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=FF00 \nPCI_ID=1234:11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=\nPCI_ID=1234:11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=FF00\nPCI_ID=1234-11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=FF00\nPCI_ID=1234:\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("PCI_CLASS=000000000FF00\nPCI_ID=1234:11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("DRIVER=\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("DRIVER=../x\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n", &d), -EINVAL);
+        CHECK_EQ_INT(parse_pci_uevent("DRIVER=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                                      "PCI_CLASS=FF00\nPCI_ID=1234:11E8\n", &d), -EINVAL);  /* 68 > 63 */
 }
 
 static void test_parse_links(void) {
@@ -91,7 +107,7 @@ static void test_tree(void) {
 }
 
 int main(void) {
-        RUN(test_parse_hex);
+        RUN(test_parse_uevent);
         RUN(test_parse_links);
         RUN(test_tree);
         return 0;
