@@ -6,8 +6,9 @@
  * ITERATIONS times alone: series "alone-N".  Then N more clients connect
  * and say Hello, one after the other (the accept rate: N over the time that
  * took), and stay connected doing nothing while the active client is timed
- * again: series "idle-N".  The broker's resident memory (VmRSS of
- * BROKER_PID) is read before the N connect and after; the difference over N
+ * again: series "idle-N".  The broker's resident memory (Rss in
+ * /proc/BROKER_PID/smaps_rollup, which sums the page tables; VmRSS can lag)
+ * is read before the N connect and after; the difference over N
  * is its memory per client.  Prints stats.h's lines and one line
  *   BENCHSCALE clients=N rss_before_kib=A rss_after_kib=B bytes_per_client=C accepts_per_s=D
  * The caller raises the broker's per-uid limits and both processes'
@@ -27,16 +28,16 @@ static long rss_kib(long pid) {
         long kib = -1;
         FILE *f;
 
-        snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+        snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
         f = fopen(path, "re");
         if (!f)
                 die(path, errno);
         while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                if (sscanf(line, "Rss: %ld kB", &kib) == 1)
                         break;
         fclose(f);
         if (kib < 0)
-                die("no VmRSS for the broker", EINVAL);
+                die("no Rss for the broker", EINVAL);
         return kib;
 }
 
