@@ -40,7 +40,8 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         *b = (Broker) { .config = *config, .loop = loop, .listen_fd = -EBADF,
                         .interrupt_remapping = host_interrupt_remapping() };
         b->packet = malloc(VFIO_BROKER_MAX_MESSAGE);
-        if (!b->packet) {
+        if (!b->packet || device_cache_new(config->sysfs_root, -EBADF, &b->devices) < 0) {
+                free(b->packet);
                 free(b);
                 return -ENOMEM;
         }
@@ -67,6 +68,7 @@ Broker *broker_free(Broker *b) {
         policy_done(&b->policy);
         free(b->used_groups);
         free(b->packet);
+        device_cache_free(b->devices);
         free(b);
         return NULL;
 }

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "bdf.h"
+#include "devcache.h"
 #include "loop.h"
 #include "policy.h"
 
@@ -167,6 +168,7 @@ struct Broker {
         size_t n_used_groups;
         uint8_t *packet;                /* each request is read here (VFIO_BROKER_MAX_MESSAGE bytes) */
         bool interrupt_remapping;       /* the host's, read at start: it is fixed at boot */
+        DeviceCache *devices;           /* sysfs between kernel events (devcache.h) */
         /* Restarts that keep leases (persist.c): */
         bool persist;                   /* under systemd: fds go to its FD store, leases to the state file */
         bool keep_leases;               /* exiting for a restart: leave every lease to the FD store */

@@ -58,7 +58,7 @@ static int group_check_viable(Broker *b, int group, const PciDevice *known, char
         size_t n;
         int r;
 
-        r = sysfs_group_members(b->config.sysfs_root, group, &members, &n);
+        r = device_cache_group_members(b->devices, group, &members, &n);
         if (r < 0) {
                 snprintf(why, size, "cannot list the devices of IOMMU group %d: %s", group, strerror(-r));
                 return r;
@@ -68,7 +68,7 @@ static int group_check_viable(Broker *b, int group, const PciDevice *known, char
                 PciDevice read;
 
                 if (!known || strcmp(known->bdf, members[i]) != 0) {
-                        if (sysfs_read_device(b->config.sysfs_root, members[i], &read) < 0)
+                        if (device_cache_read_device(b->devices, members[i], &read) < 0)
                                 continue;
                         d = &read;
                 }
@@ -390,7 +390,7 @@ static int acquire_validate(Connection *c, const Vfiobroker__AcquireRequest *a, 
                         return r;
                 n_fds++;
 
-                r = sysfs_read_device(b->config.sysfs_root, bdf, &w->pci);
+                r = device_cache_read_device(b->devices, bdf, &w->pci);
                 if (r == -ENODEV)
                         return reply_error(reply, E(UNKNOWN_DEVICE), ENODEV, "no PCI device %s", bdf), r;
                 if (r < 0)

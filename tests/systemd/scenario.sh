@@ -38,6 +38,17 @@ grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$pid/status"
 # An unprivileged client: the DMA round trip through its lease.
 as_alice client-dma "$BDF" || fail "alice's DMA round trip"
 
+# The kernel's uevents reach the sandboxed daemon (PrivateNetwork=yes): what it
+# keeps of $BDF (daemon/devcache.c) gives way to an unbinding and a rebinding.
+journalctl --no-pager -u vfio-brokerd.service | grep 'no kernel uevents' && fail "the daemon gets no kernel uevents"
+echo "$BDF" >/sys/bus/pci/drivers/vfio-pci/unbind
+rc=0
+as_alice vfio-brokerctl run "$BDF" -- true 2>/tmp/err || rc=$?
+[ "$rc" = 125 ] && grep -q 'has no driver' /tmp/err || { cat /tmp/err; fail "an unbound device was not refused as such"; }
+echo "$BDF" >/sys/bus/pci/drivers_probe
+as_alice client-dma "$BDF" || fail "alice's DMA round trip after the rebinding"
+echo "systemd: an unbinding and a rebinding were seen by the next acquire"
+
 # The audit trail is in the journal, structured.
 journalctl --no-pager -o verbose MESSAGE_ID=$GRANT | grep -E 'MESSAGE=|VFIO_BROKER_(UID|DEVICE|GRANT)=' || true
 journalctl --no-pager -o verbose MESSAGE_ID=$GRANT | grep -q 'VFIO_BROKER_UID=1000' || fail "no grant record for uid 1000"

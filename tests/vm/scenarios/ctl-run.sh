@@ -30,8 +30,9 @@ refused as_alice 0000:02:02.0 'bound to e1000e'
 rc=0
 as_alice vfio-brokerctl run --irq 0000:00:04.0:bogus 0000:00:04.0 -- true 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "a bad --irq exited $rc, not 1"
-# sysfs is read at every request: an unbinding, a rebinding, an unplug and a
-# re-plug are seen by the next one.
+# The broker keeps what sysfs said of a device until the kernel sends a
+# uevent (daemon/devcache.c); 00:04.0 was just read and kept.  An unbinding,
+# a rebinding, an unplug and a re-plug are each seen by the next request.
 echo 0000:00:04.0 >/sys/bus/pci/drivers/vfio-pci/unbind
 [ -z "$(state 0000:00:04.0)" ] || fail "an unbound device is listed as $(state 0000:00:04.0)"
 refused as_alice 0000:00:04.0 '0000:00:04.0 has no driver; bind it to vfio-pci'

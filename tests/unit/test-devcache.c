@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The device cache against a fake sysfs tree, with one end of a datagram
+ * socketpair standing in for the kernel's uevent socket.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "devcache.h"
+#include "fake-sysfs.h"
+#include "test.h"
+#include "util.h"
+
+static void set_uevent(const FakeSysfs *f, const char *bdf, const char *text) {
+        char path[PATH_MAX];
+        FILE *file;
+
+        snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/uevent", f->root, bdf);
+        file = fopen(path, "we");
+        CHECK(file);
+        fputs(text, file);
+        fclose(file);
+}
+
+static void kernel_says(int fd, const char *event) {
+        CHECK(send(fd, event, strlen(event) + 1, 0) > 0);
+}
+
+static void check_stats(const DeviceCache *c, size_t hits, size_t reads) {
+        size_t h, r;
+
+        device_cache_stats(c, &h, &r);
+        CHECK_EQ_INT(h, hits);
+        CHECK_EQ_INT(r, reads);
+}
+
+static void test_cached_until_an_event(void) {
+        DeviceCache *c = NULL;
+        FakeSysfs f;
+        PciDevice d;
+        int sp[2];
+
+        fake_sysfs_init(&f);
+        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0);
+        CHECK_EQ_INT(device_cache_new(f.root, sp[0], &c), 0);
+
+        CHECK_EQ_INT(device_cache_read_device(c, "00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "vfio-pci");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        check_stats(c, 1, 1);
+
+        /* Unbound behind the cache's back: no event, so the cache still answers. */
+        set_uevent(&f, "0000:00:03.0", "PCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "vfio-pci");
+        check_stats(c, 2, 1);
+
+        /* The kernel says so: the next lookup reads sysfs again. */
+        kernel_says(sp[1], "unbind@/devices/pci0000:00/0000:00:03.0");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        check_stats(c, 2, 2);
+
+        /* Several events, any content: one flush, one read. */
+        set_uevent(&f, "0000:00:03.0", "DRIVER=e1000e\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
+        kernel_says(sp[1], "bind@/devices/pci0000:00/0000:00:03.0");
+        kernel_says(sp[1], "");
+        kernel_says(sp[1], "junk that is not a uevent at all");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "e1000e");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        check_stats(c, 3, 3);
+
+        /* What is not there is not kept: a device that appears is seen without an event. */
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:07.0", &d), -ENODEV);
+        fake_sysfs_add(&f, "0000:00:07.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 7);
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:07.0", &d), 0);
+        CHECK_EQ_INT(d.iommu_group, 7);
+        CHECK_EQ_INT(device_cache_read_device(c, "nonsense", &d), -EINVAL);
+
+        device_cache_free(c);
+        safe_close(sp[1]);
+        fake_sysfs_done(&f);
+}
+
+static void test_group_members(void) {
+        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
+        DeviceCache *c = NULL;
+        FakeSysfs f;
+        size_t n;
+        int sp[2];
+
+        fake_sysfs_init(&f);
+        fake_sysfs_add(&f, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
+        CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0);
+        CHECK_EQ_INT(device_cache_new(f.root, sp[0], &c), 0);
+
+        CHECK_EQ_INT(device_cache_group_members(c, 4, &members, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        free(members);
+        members = NULL;
+        /* A device joins the group (hot-plug): the kernel's "add" is what tells. */
+        fake_sysfs_add(&f, "0000:02:02.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4);
+        CHECK_EQ_INT(device_cache_group_members(c, 4, &members, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        free(members);
+        members = NULL;
+        kernel_says(sp[1], "add@/devices/pci0000:00/0000:02:02.0");
+        CHECK_EQ_INT(device_cache_group_members(c, 4, &members, &n), 0);
+        CHECK_EQ_INT(n, 2);
+        CHECK_EQ_STR(members[1], "0000:02:02.0");
+        check_stats(c, 1, 2);
+        CHECK_EQ_INT(device_cache_group_members(c, 9, &members, &n), -ENOENT);
+
+        device_cache_free(c);
+        safe_close(sp[1]);
+        fake_sysfs_done(&f);
+}
+
+/* A tree that is not the live /sys has no kernel events: nothing is kept. */
+static void test_no_events(void) {
+        DeviceCache *c = NULL;
+        FakeSysfs f;
+        PciDevice d;
+
+        fake_sysfs_init(&f);
+        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        CHECK_EQ_INT(device_cache_new(f.root, -EBADF, &c), 0);
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        set_uevent(&f, "0000:00:03.0", "PCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        check_stats(c, 0, 2);
+        device_cache_free(c);
+        fake_sysfs_done(&f);
+}
+
+int main(void) {
+        RUN(test_cached_until_an_event);
+        RUN(test_group_members);
+        RUN(test_no_events);
+        return 0;
+}
