@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target: the state file a restarted broker adopts its leases from
+ * (daemon/persist.c), with an FD store holding a fixed set of names.  The
+ * input is the file after its header line.  A fresh broker adopts it and is
+ * torn down again each time: whatever the file says, nothing may crash or
+ * leak, and every stored fd ends up used or closed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "fake-sysfs.h"
+#include "log.h"
+#include "persist.h"
+#include "util.h"
+
+/* What the store of a broker with two clients, two leases and a quarantine holds. */
+static const char *const names[] = {
+        "vb-c1", "vb-c1-pidfd", "vb-c2", "vb-c2-pidfd",
+        "vb-l1-ctr", "vb-l1-g1", "vb-l1-g3", "vb-l1-d0-e0", "vb-l1-d0-e1", "vb-l1-d1-e0",
+        "vb-l2-ctr", "vb-l2-g4", "vb-l2-g1", "vb-l2-d0-e0",
+        "vb-q3", "vb-q5", "junk",
+};
+#define N_NAMES (sizeof(names) / sizeof(names[0]))
+
+static Loop *loop;
+static FakeSysfs fs;
+static char path[] = "/tmp/vfio-broker-fuzz-state.XXXXXX";
+
+static void setup(void) {
+        int fd;
+
+        log_max_level = LOG_CRIT;
+        fake_sysfs_init(&fs);
+        fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        fake_sysfs_add(&fs, "0000:01:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3);
+        fake_sysfs_add(&fs, "0000:01:02.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3);
+        fd = mkstemp(path);
+        if (fd < 0 || loop_new(&loop) < 0)
+                abort();
+        close(fd);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        StoredFd fds[N_NAMES];
+        int peers[N_NAMES];
+        BrokerConfig config;
+        Broker *b = NULL;
+        FILE *f;
+
+        if (!loop)
+                setup();
+        f = fopen(path, "we");
+        if (!f || fputs("vfio-broker-state 1\n", f) < 0 || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+                abort();
+
+        broker_config_init(&config);
+        config.sysfs_root = fs.root;
+        if (broker_new(&b, loop, &config) < 0 || persist_enable(b, path) < 0)
+                abort();
+        /* Connections are sockets; the rest stand in as eventfds (the kernel side is vfio-fake.c). */
+        for (size_t i = 0; i < N_NAMES; i++) {
+                int sv[2] = { -EBADF, -EBADF };
+
+                if (strncmp(names[i], "vb-c", 4) == 0 && !strstr(names[i], "pidfd")) {
+                        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+                                abort();
+                } else if ((sv[0] = eventfd(0, EFD_CLOEXEC)) < 0)
+                        abort();
+                fds[i] = (StoredFd) { .name = (char *) names[i], .fd = sv[0] };
+                peers[i] = sv[1];
+        }
+        (void) persist_adopt(b, fds, N_NAMES);
+        for (size_t i = 0; i < N_NAMES; i++)
+                if (fds[i].fd >= 0)
+                        abort(); /* adoption must use or close every stored fd */
+        persist_disable(b);
+        broker_free(b);
+        close_many(peers, N_NAMES);
+        return 0;
+}
