@@ -3,8 +3,12 @@
  * The D-Bus admin API, on sd-bus, driven by the daemon's event loop: the bus
  * fd is watched for reading (and for writing while sd-bus has output queued)
  * and sd_bus_process() runs until it has nothing left.  The only calls the
- * daemon makes itself (Hello, RequestName) are done at start, before the
- * loop runs, so no method-call timeout needs a timer.
+ * daemon makes itself (Hello, RequestName) are asynchronous: a bus that does
+ * not answer never holds up the clients.
+ *
+ * Without a bus, at start or when it goes away (dbus-daemon restarted), the
+ * daemon connects again after 1 s, then after twice as long each time, up to
+ * a minute: the admin API comes back on its own.
  */
 #include "bus.h"
 
@@ -22,10 +26,16 @@
 #include "sysfs.h"
 #include "util.h"
 
+#define RECONNECT_FIRST_USEC 1000000ULL
+#define RECONNECT_MAX_USEC 60000000ULL
+
 struct Bus {
         Broker *broker;
-        sd_bus *bus;
+        Loop *loop;
+        sd_bus *bus;                    /* NULL while there is no bus */
         Source *io;
+        Source *retry;                  /* the next attempt to connect */
+        uint64_t backoff_usec;
         BusReloadFn reload;
         void *reload_userdata;
         bool have_admin_gid;
@@ -39,6 +49,9 @@ static void bus_flush_later(Bus *b) {
                 log_warning("D-Bus: cannot watch the bus for writing");
 }
 
+static void bus_lost(Bus *b, int error);
+static void on_retry(Source *s, void *userdata);
+
 static void on_bus_io(Source *s, int fd, void *userdata) {
         Bus *b = userdata;
         int r;
@@ -46,13 +59,9 @@ static void on_bus_io(Source *s, int fd, void *userdata) {
         do
                 r = sd_bus_process(b->bus, NULL);
         while (r > 0);
-        if (r < 0) {
-                /* The bus went away: the admin API is gone, the broker keeps serving clients. */
-                log_error("D-Bus: connection lost (%s); the admin API is off until a restart", strerror(-r));
-                b->io = source_free(b->io);
-                b->bus = sd_bus_flush_close_unref(b->bus);
-                return;
-        }
+        if (r < 0)
+                /* The bus went away: the broker keeps serving clients and connects again later. */
+                return bus_lost(b, r);
         bus_flush_later(b);
 }
 
@@ -310,6 +319,66 @@ static const BrokerHooks bus_hooks = {
         .lease_released = on_lease_released,
 };
 
+static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_error("D-Bus: cannot own %s: %s", BUS_NAME, e->message ? e->message : e->name);
+        else
+                log_info("D-Bus: serving the admin API as %s", BUS_NAME);
+        return 0;
+}
+
+static int bus_connect(Bus *b) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, b);
+        if (r >= 0)
+                r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name_reply, b);
+        if (r >= 0)
+                r = loop_add_io(b->loop, sd_bus_get_fd(bus), on_bus_io, b, &b->io);
+        if (r < 0)
+                return r;
+        b->bus = TAKE_PTR(bus);
+        b->backoff_usec = RECONNECT_FIRST_USEC;
+        bus_flush_later(b);
+        return 0;
+}
+
+static void retry_later(Bus *b) {
+        int r;
+
+        r = b->retry ? source_set_timer(b->retry, b->backoff_usec)
+                     : loop_add_timer(b->loop, b->backoff_usec, on_retry, b, &b->retry);
+        if (r < 0)
+                log_error("D-Bus: cannot arm the reconnection timer: %s; the admin API stays off", strerror(-r));
+}
+
+static void on_retry(Source *s, void *userdata) {
+        Bus *b = userdata;
+        int r;
+
+        r = bus_connect(b);
+        if (r >= 0) {
+                log_notice("D-Bus: connected to the system bus again");
+                return;
+        }
+        log_debug("D-Bus: still no system bus (%s)", strerror(-r));
+        b->backoff_usec = b->backoff_usec * 2 > RECONNECT_MAX_USEC ? RECONNECT_MAX_USEC : b->backoff_usec * 2;
+        retry_later(b);
+}
+
+static void bus_lost(Bus *b, int error) {
+        log_error("D-Bus: connection lost (%s); the admin API is off until the bus is back", strerror(-error));
+        b->io = source_free(b->io);
+        b->bus = sd_bus_flush_close_unref(b->bus);
+        b->backoff_usec = RECONNECT_FIRST_USEC;
+        retry_later(b);
+}
+
 int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus **ret) {
         struct group *gr;
         Bus *b;
@@ -318,26 +387,21 @@ int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus 
         b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        *b = (Bus) { .broker = broker, .reload = reload, .reload_userdata = userdata };
+        *b = (Bus) { .broker = broker, .loop = loop, .reload = reload, .reload_userdata = userdata,
+                     .backoff_usec = RECONNECT_FIRST_USEC };
         gr = getgrnam(BUS_ADMIN_GROUP);
         if (gr) {
                 b->have_admin_gid = true;
                 b->admin_gid = gr->gr_gid;
         }
-        r = sd_bus_open_system(&b->bus);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, b);
-        if (r >= 0)
-                r = sd_bus_request_name(b->bus, BUS_NAME, 0);
-        if (r >= 0)
-                r = loop_add_io(loop, sd_bus_get_fd(b->bus), on_bus_io, b, &b->io);
-        if (r < 0) {
-                bus_free(b);
-                return r;
-        }
         broker->hooks = &bus_hooks;
         broker->hooks_userdata = b;
-        bus_flush_later(b);
+        r = bus_connect(b);
+        if (r < 0) {
+                log_notice("no D-Bus system bus (%s): the admin API is off until there is one; clients are served as ever",
+                           strerror(-r));
+                retry_later(b);
+        }
         *ret = b;
         return 0;
 }
@@ -348,6 +412,7 @@ Bus *bus_free(Bus *b) {
         if (b->broker->hooks == &bus_hooks)
                 b->broker->hooks = NULL;
         source_free(b->io);
+        source_free(b->retry);
         sd_bus_flush_close_unref(b->bus);
         free(b);
         return NULL;

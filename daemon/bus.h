@@ -20,6 +20,6 @@ typedef struct Bus Bus;
 /* Reload the policy; on failure -errno with @error saying why. */
 typedef int (*BusReloadFn)(void *userdata, char *error, size_t size);
 
-/* Connect to the system bus and take the name; -errno if there is no bus. */
+/* Connect to the system bus and take the name, now or (without a bus) later; -ENOMEM only. */
 int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus **ret);
 Bus *bus_free(Bus *bus);

@@ -261,7 +261,7 @@ int main(int argc, char **argv) {
         }
         r = bus_new(broker, loop, reload, broker, &bus);
         if (r < 0)
-                log_notice("no D-Bus system bus (%s): the admin API is off; clients are served as ever", strerror(-r));
+                log_warning("the admin API is off: %s", strerror(-r));
         /* Everything that needed root is done: keep only what leasing needs. */
         r = service_drop_capabilities(broker->policy.allow_noiommu);
         if (r < 0) {

@@ -72,11 +72,27 @@ rm /tmp/policy.d/50-broken.conf
 busctl --system call org.vfiobroker1 /org/vfiobroker1 org.vfiobroker1.Manager ListDevices >/tmp/devices
 grep -q '"0000:00:03.0" 4660 4584 "vfio-pci" [0-9]* "free"' /tmp/devices || { cat /tmp/devices; fail "ListDevices"; }
 
-stop_broker
 kill "$monitor"
 cat /tmp/monitor.txt | grep -E 'Member=|STRING|UINT64' | head -20
 grep -q 'Member=LeaseAcquired' /tmp/monitor.txt || fail "no LeaseAcquired signal"
 grep -q 'Member=LeaseReleased' /tmp/monitor.txt || fail "no LeaseReleased signal"
 grep -q 'released by an administrator' /tmp/monitor.txt || fail "LeaseReleased does not say why"
+
+# dbus-daemon goes away and comes back: clients are served meanwhile, and the
+# admin API returns on its own (the broker connects again, 1 s then backing off).
+kill "$dbus_pid"
+wait "$dbus_pid" 2>/dev/null || true
+for _ in $(seq 100); do grep -q 'D-Bus: connection lost' "$BROKER_LOG" && break; usleep 20000; done
+grep -q 'D-Bus: connection lost' "$BROKER_LOG" || fail "the broker did not notice the bus going away"
+as_alice vfio-brokerctl list >/dev/null || fail "alice not served without a bus"
+rm -f /run/dbus/system_bus_socket
+dbus-daemon --system --nofork --nopidfile >>/tmp/dbus.log 2>&1 &
+dbus_pid=$!
+for _ in $(seq 250); do busctl --system status org.vfiobroker1 >/dev/null 2>&1 && break; usleep 20000; done
+vfio-brokerctl status >/tmp/status || fail "no admin API after dbus-daemon came back"
+grep -q 'connected to the system bus again' "$BROKER_LOG" || fail "no reconnection logged"
+echo "dbus: the admin API came back with the bus"
+
+stop_broker
 kill "$dbus_pid"
 echo "dbus: passed"
