@@ -539,6 +539,20 @@ static int cmd_run(int argc, char **argv) {
         return WEXITSTATUS(status);
 }
 
+static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+} commands[] = {
+        { "list", cmd_list },
+        { "info", cmd_info },
+        { "run", cmd_run },
+        { "policy", cmd_policy },
+        { "status", cmd_status },
+        { "leases", cmd_leases },
+        { "release-lease", cmd_release_lease },
+        { "reload", cmd_reload },
+};
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -560,22 +574,9 @@ int main(int argc, char **argv) {
         }
         argv += optind;
         argc -= optind;
-        if (strcmp(argv[0], "list") == 0)
-                return cmd_list(argc, argv);
-        if (strcmp(argv[0], "info") == 0)
-                return cmd_info(argc, argv);
-        if (strcmp(argv[0], "run") == 0)
-                return cmd_run(argc, argv);
-        if (strcmp(argv[0], "policy") == 0)
-                return cmd_policy(argc, argv);
-        if (strcmp(argv[0], "status") == 0)
-                return cmd_status(argc, argv);
-        if (strcmp(argv[0], "leases") == 0)
-                return cmd_leases(argc, argv);
-        if (strcmp(argv[0], "release-lease") == 0)
-                return cmd_release_lease(argc, argv);
-        if (strcmp(argv[0], "reload") == 0)
-                return cmd_reload(argc, argv);
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(argv[0], commands[i].name) == 0)
+                        return commands[i].run(argc, argv);
         fprintf(stderr, "vfio-brokerctl: unknown command \"%s\"\n", argv[0]);
         usage(stderr);
         return EXIT_FAILURE;
