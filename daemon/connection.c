@@ -292,6 +292,40 @@ static int peer_label(int fd, char *buf, size_t size) {
         return 0;
 }
 
+/*
+ * A connection with @init's identity (fds included), in the broker's list
+ * and holding a reference to its uid; NULL when out of memory, the fds left
+ * to the caller.
+ */
+static Connection *connection_alloc(Broker *b, const Connection *init) {
+        Connection *c;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        *c = *init;
+        c->broker = b;
+        LIST_INIT(&c->leases);
+        LIST_INSERT_HEAD(&b->connections, c, link);
+        c->user = user_ref(b, c->uid);
+        if (!c->user) {
+                c->fd = c->pidfd = -EBADF;
+                connection_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+/* Watch the socket for requests and the pidfd for the client's exit. */
+static int connection_watch(Connection *c) {
+        int r;
+
+        r = loop_add_io(c->broker->loop, c->fd, on_readable, c, &c->io);
+        if (r >= 0)
+                r = loop_add_io(c->broker->loop, c->pidfd, on_process_exit, c, &c->pid_watch);
+        return r;
+}
+
 int connection_new(Broker *b, int fd, Connection **ret) {
         Connection *c;
         struct ucred cred;
@@ -300,28 +334,17 @@ int connection_new(Broker *b, int fd, Connection **ret) {
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        *c = (Connection) {
-                .broker = b,
+        /* The whole identity, or no connection: nobody gets a default. */
+        c = connection_alloc(b, &(Connection) {
                 .id = ++b->next_connection_id,
                 .fd = fd,
                 .pidfd = -EBADF,
                 .uid = cred.uid,
                 .gid = cred.gid,
                 .pid = cred.pid,
-        };
-        LIST_INIT(&c->leases);
-        LIST_INSERT_HEAD(&b->connections, c, link);
-
-        /* The whole identity, or no connection: nobody gets a default. */
-        c->user = user_ref(b, cred.uid);
-        if (!c->user) {
-                c->fd = -EBADF;
-                connection_free(c);
+        });
+        if (!c)
                 return -ENOMEM;
-        }
         r = check_limits(b, fd, c->user);
         if (r < 0) {
                 c->fd = -EBADF;
@@ -345,9 +368,7 @@ int connection_new(Broker *b, int fd, Connection **ret) {
                 connection_free(c);
                 return r;
         }
-        r = loop_add_io(b->loop, fd, on_readable, c, &c->io);
-        if (r >= 0)
-                r = loop_add_io(b->loop, c->pidfd, on_process_exit, c, &c->pid_watch);
+        r = connection_watch(c);
         if (r >= 0)
                 r = loop_add_timer(b->loop, b->config.hello_timeout_usec, on_hello_timeout, c, &c->hello_timer);
         if (r < 0) {
@@ -362,42 +383,22 @@ int connection_new(Broker *b, int fd, Connection **ret) {
 }
 
 int connection_adopt(Broker *b, int fd, int pidfd, const Connection *saved, Connection **ret) {
-        Connection *c;
+        Connection init = *saved, *c;
         int r;
 
-        c = calloc(1, sizeof(*c));
+        init.fd = fd;
+        init.pidfd = pidfd;
+        init.said_hello = true;
+        c = connection_alloc(b, &init);
         if (!c)
                 return -ENOMEM;
-        *c = (Connection) {
-                .broker = b,
-                .id = saved->id,
-                .fd = fd,
-                .pidfd = pidfd,
-                .uid = saved->uid,
-                .gid = saved->gid,
-                .pid = saved->pid,
-                .said_hello = true,
-        };
-        snprintf(c->cgroup, sizeof(c->cgroup), "%s", saved->cgroup);
-        snprintf(c->label, sizeof(c->label), "%s", saved->label);
-        snprintf(c->name, sizeof(c->name), "%s", saved->name);
         if (b->next_connection_id < c->id)
                 b->next_connection_id = c->id;
-        LIST_INIT(&c->leases);
-        LIST_INSERT_HEAD(&b->connections, c, link);
-        c->user = user_ref(b, c->uid);
-        if (!c->user) {
-                c->fd = c->pidfd = -EBADF;
-                connection_free(c);
-                return -ENOMEM;
-        }
         c->user->n_connections++;
         c->counted = true;
         r = peer_groups(fd, &c->groups, &c->n_groups);
         if (r >= 0)
-                r = loop_add_io(b->loop, fd, on_readable, c, &c->io);
-        if (r >= 0)
-                r = loop_add_io(b->loop, pidfd, on_process_exit, c, &c->pid_watch);
+                r = connection_watch(c);
         if (r < 0) {
                 c->fd = c->pidfd = -EBADF;
                 connection_free(c);
