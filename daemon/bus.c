@@ -375,8 +375,7 @@ static void bus_lost(Bus *b, int error) {
         log_error("D-Bus: connection lost (%s); the admin API is off until the bus is back", strerror(-error));
         b->io = source_free(b->io);
         b->bus = sd_bus_flush_close_unref(b->bus);
-        b->backoff_usec = RECONNECT_FIRST_USEC;
-        retry_later(b);
+        retry_later(b); /* after 1 s: bus_connect() reset the backoff */
 }
 
 int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus **ret) {
