@@ -36,16 +36,32 @@ static void check_stats(const DeviceCache *c, size_t hits, size_t reads) {
         CHECK_EQ_INT(r, reads);
 }
 
-static void test_cached_until_an_event(void) {
+/* A cache of @f whose kernel events are what the test writes to *ret_kernel. */
+static DeviceCache *cache_with_events(const FakeSysfs *f, int *ret_kernel) {
         DeviceCache *c = NULL;
+        int sp[2];
+
+        CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0);
+        CHECK_EQ_INT(device_cache_new(f->root, sp[0], &c), 0);
+        *ret_kernel = sp[1];
+        return c;
+}
+
+static void done(DeviceCache *c, int kernel, FakeSysfs *f) {
+        device_cache_free(c);
+        safe_close(kernel);
+        fake_sysfs_done(f);
+}
+
+static void test_cached_until_an_event(void) {
+        DeviceCache *c;
         FakeSysfs f;
         PciDevice d;
-        int sp[2];
+        int kernel;
 
         fake_sysfs_init(&f);
         fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
-        CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0);
-        CHECK_EQ_INT(device_cache_new(f.root, sp[0], &c), 0);
+        c = cache_with_events(&f, &kernel);
 
         CHECK_EQ_INT(device_cache_read_device(c, "00:03.0", &d), 0);
         CHECK_EQ_STR(d.driver, "vfio-pci");
@@ -59,16 +75,16 @@ static void test_cached_until_an_event(void) {
         check_stats(c, 2, 1);
 
         /* The kernel says so: the next lookup reads sysfs again. */
-        kernel_says(sp[1], "unbind@/devices/pci0000:00/0000:00:03.0");
+        kernel_says(kernel, "unbind@/devices/pci0000:00/0000:00:03.0");
         CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
         CHECK_EQ_STR(d.driver, "");
         check_stats(c, 2, 2);
 
         /* Several events, any content: one flush, one read. */
         set_uevent(&f, "0000:00:03.0", "DRIVER=e1000e\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
-        kernel_says(sp[1], "bind@/devices/pci0000:00/0000:00:03.0");
-        kernel_says(sp[1], "");
-        kernel_says(sp[1], "junk that is not a uevent at all");
+        kernel_says(kernel, "bind@/devices/pci0000:00/0000:00:03.0");
+        kernel_says(kernel, "");
+        kernel_says(kernel, "junk that is not a uevent at all");
         CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
         CHECK_EQ_STR(d.driver, "e1000e");
         CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
@@ -81,22 +97,19 @@ static void test_cached_until_an_event(void) {
         CHECK_EQ_INT(d.iommu_group, 7);
         CHECK_EQ_INT(device_cache_read_device(c, "nonsense", &d), -EINVAL);
 
-        device_cache_free(c);
-        safe_close(sp[1]);
-        fake_sysfs_done(&f);
+        done(c, kernel, &f);
 }
 
 static void test_group_members(void) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
-        DeviceCache *c = NULL;
+        DeviceCache *c;
         FakeSysfs f;
         size_t n;
-        int sp[2];
+        int kernel;
 
         fake_sysfs_init(&f);
         fake_sysfs_add(&f, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
-        CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) == 0);
-        CHECK_EQ_INT(device_cache_new(f.root, sp[0], &c), 0);
+        c = cache_with_events(&f, &kernel);
 
         CHECK_EQ_INT(device_cache_group_members(c, 4, &members, &n), 0);
         CHECK_EQ_INT(n, 1);
@@ -108,16 +121,14 @@ static void test_group_members(void) {
         CHECK_EQ_INT(n, 1);
         free(members);
         members = NULL;
-        kernel_says(sp[1], "add@/devices/pci0000:00/0000:02:02.0");
+        kernel_says(kernel, "add@/devices/pci0000:00/0000:02:02.0");
         CHECK_EQ_INT(device_cache_group_members(c, 4, &members, &n), 0);
         CHECK_EQ_INT(n, 2);
         CHECK_EQ_STR(members[1], "0000:02:02.0");
         check_stats(c, 1, 2);
         CHECK_EQ_INT(device_cache_group_members(c, 9, &members, &n), -ENOENT);
 
-        device_cache_free(c);
-        safe_close(sp[1]);
-        fake_sysfs_done(&f);
+        done(c, kernel, &f);
 }
 
 /* A tree that is not the live /sys has no kernel events: nothing is kept. */
