@@ -499,12 +499,8 @@ static int acquire_group(Lease *lease, DeviceWant *w, Group **new_groups, size_t
                 w->group = g; /* validated: it is this lease's */
                 return 0;
         }
+        /* Not EBUSY from our own FD store: a release waits for systemd to close the group (persist.c). */
         r = vfio_group_open(number, &fd);
-        /* Under systemd the FD store may still hold a group released a moment ago: give it 200 ms. */
-        for (int i = 0; r == -EBUSY && b->persist && i < 20; i++) {
-                usleep(10000);
-                r = vfio_group_open(number, &fd);
-        }
         if (r == -EBUSY)
                 return reply_error(reply, E(BUSY), EBUSY,
                                    "IOMMU group %d of %s is held open outside the broker", number, w->pci.bdf);

@@ -15,9 +15,10 @@
  * Device fds are not stored: an open device fd anywhere keeps its group from
  * being detached, and systemd drops a stored fd only some time after it is
  * told to.  A new broker opens the devices again through the stored group fd.
- * For the group fd itself the same delay means that right after a release
- * the group may still be open in the store for a moment; acquire waits for
- * that (acquire_group()).
+ * A group can be open only once: when a group fd leaves the store the broker
+ * waits for systemd to have closed it (a BARRIER=1, sync_store()) before it
+ * goes on, so that a group it calls free can be opened at once, by the broker
+ * or anyone else.
  */
 #include "persist.h"
 
@@ -35,6 +36,9 @@
 #include "log.h"
 #include "util.h"
 #include "vfio.h"
+
+/* How long a release waits for systemd to close a group fd it dropped from the store. */
+#define BARRIER_TIMEOUT_USEC (1000 * 1000ULL)
 
 static char *state_path;
 
@@ -183,20 +187,36 @@ static void forget_stored(Broker *b) {
         b->n_stored = 0;
 }
 
-/* Bring the FD store in line with @w: drop names no longer wanted first, then add new ones. */
+/* A group fd's name: vb-lLEASE-gNUMBER or vb-qNUMBER. */
+static bool names_group(const char *name) {
+        return strncmp(name, "vb-q", 4) == 0 || (strncmp(name, "vb-l", 4) == 0 && strstr(name, "-g"));
+}
+
+/*
+ * Bring the FD store in line with @w: drop names no longer wanted first, then
+ * add new ones.  Once a group fd is dropped, wait until systemd has closed its
+ * copy: until then nobody can open the group.
+ */
 static int sync_store(Broker *b, const WantList *w) {
+        bool dropped_group = false;
         char **names;
         char msg[128];
+        int r;
 
         for (size_t i = 0; i < b->n_stored; i++)
                 if (!listed(w, b->stored[i])) {
                         snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", b->stored[i]);
                         (void) sd_notify(0, msg);
+                        dropped_group = dropped_group || names_group(b->stored[i]);
                 }
+        if (dropped_group) {
+                r = sd_notify_barrier(0, BARRIER_TIMEOUT_USEC);
+                if (r < 0)
+                        log_warning("the service manager did not confirm it let go of a group fd: %s; "
+                                    "the group may stay busy for a moment", strerror(-r));
+        }
         for (size_t i = 0; i < w->n; i++)
                 if (!stored(b, w->items[i].name)) {
-                        int r;
-
                         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
                         r = sd_pid_notify_with_fds(0, 0, msg, &w->items[i].fd, 1);
                         if (r <= 0)
