@@ -22,6 +22,8 @@
  *   --fetch       before releasing: fetch the lease's fds again, close the
  *                 first ones, and do each device's DMA round trip once more
  *                 on the fetched fds alone
+ *   --again       after the release, acquire every BDF again at once (a
+ *                 group the broker called free must be free), DMA, release
  *   --expect-memlock BYTES
  *                 check that /proc/self/limits shows a locked-memory limit
  *                 of BYTES during the lease, that a DMA mapping of twice
@@ -144,13 +146,48 @@ static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **le
         return 0;
 }
 
+/* Acquire @bdfs into one lease (the first makes it), a DMA round trip on each; 0 or the exit status. */
+static int acquire_all(vfio_broker *b, char **bdfs, int count, struct vfio_broker_irq_request *irq_want, bool wait_req,
+                       long long expect_memlock, vfio_broker_lease **leases, uint64_t *lease_id) {
+        *lease_id = 0;
+        for (int n = 0; n < count; n++) {
+                struct vfio_broker_device_request want = { .bdf = bdfs[n], .irqs = irq_want,
+                                                           .n_irqs = wait_req && n == 0 ? 2 : 1 };
+                int r;
+
+                r = vfio_broker_acquire(b, *lease_id, &want, 1, &leases[n]);
+                if (r < 0)
+                        return fail(b, "acquire", r);
+                *lease_id = vfio_broker_lease_id(leases[n]);
+                if (expect_memlock && n == 0 && check_memlock(b, leases[n], expect_memlock) != 0)
+                        return EXIT_FAILURE;
+                /* Every acquire into the lease hands the same container again. */
+                if (dma_one(b, leases[n], bdfs[n], 0x100000 * (uint64_t) (n + 1)) != 0)
+                        return EXIT_FAILURE;
+        }
+        return 0;
+}
+
+/* Free our copies of the lease's fds and release it; 0 or the exit status. */
+static int release_all(vfio_broker *b, vfio_broker_lease **leases, int n, uint64_t lease_id) {
+        int r;
+
+        for (int k = 0; k < n; k++)
+                vfio_broker_lease_free(leases[k]);
+        r = vfio_broker_release(b, lease_id);
+        if (r != 0)
+                return fail(b, "release (expected the groups to be free at once)", r < 0 ? r : -EBUSY);
+        printf("client-dma: released lease %llu\n", (unsigned long long) lease_id);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         struct vfio_broker_irq_request irq_want[2] = {
                 { .type = VFIO_BROKER_IRQ_MSI, .count = 1 },
                 { .type = VFIO_BROKER_IRQ_REQ, .count = 1 },
         };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false;
+        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false, again = false;
         long long expect_memlock = 0, memlock_before = memlock_from_proc();
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
@@ -169,13 +206,15 @@ int main(int argc, char **argv) {
                         wait_req = true;
                 else if (strcmp(argv[i], "--hold-dma") == 0)
                         hold_dma = true;
+                else if (strcmp(argv[i], "--again") == 0)
+                        again = true;
                 else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
                         expect_memlock = atoll(argv[++i]);
                 else
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--hold-dma] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -187,20 +226,11 @@ int main(int argc, char **argv) {
         r = vfio_broker_hello(b, "client-dma");
         if (r < 0)
                 return fail(b, "hello", r);
-        for (; i < argc; i++, n++) {
-                struct vfio_broker_device_request want = { .bdf = argv[i], .irqs = irq_want,
-                                                           .n_irqs = wait_req && n == 0 ? 2 : 1 };
-
-                r = vfio_broker_acquire(b, lease_id, &want, 1, &leases[n]);
-                if (r < 0)
-                        return fail(b, "acquire", r);
-                lease_id = vfio_broker_lease_id(leases[n]);
-                if (expect_memlock && n == 0 && check_memlock(b, leases[n], expect_memlock) != 0)
-                        return EXIT_FAILURE;
-                /* Every acquire into the lease hands the same container again. */
-                if (dma_one(b, leases[n], argv[i], 0x100000 * (uint64_t) (n + 1)) != 0)
-                        return EXIT_FAILURE;
-        }
+        n = argc - i;
+        r = acquire_all(b, argv + i, n, irq_want, wait_req, expect_memlock, leases, &lease_id);
+        if (r != 0)
+                return r;
+        i = argc;
         fflush(stdout);
 
         if (fork_child) {
@@ -266,12 +296,17 @@ int main(int argc, char **argv) {
                 if (r != 0)
                         return r;
         }
-        for (int k = 0; k < n; k++)
-                vfio_broker_lease_free(leases[k]);
-        r = vfio_broker_release(b, lease_id);
+        r = release_all(b, leases, n, lease_id);
         if (r != 0)
-                return fail(b, "release (expected the groups to be free at once)", r < 0 ? r : -EBUSY);
-        printf("client-dma: released lease %llu\n", (unsigned long long) lease_id);
+                return r;
+        if (again) {
+                r = acquire_all(b, argv + i - n, n, irq_want, false, 0, leases, &lease_id);
+                if (r == 0)
+                        r = release_all(b, leases, n, lease_id);
+                if (r != 0)
+                        return r;
+                printf("client-dma: acquired again at once, DMA done, released\n");
+        }
         if (expect_memlock) {
                 long long after = memlock_from_proc();
 
