@@ -232,7 +232,8 @@ static int handle_hello(Connection *c, const Vfiobroker__Request *req, Reply *re
 
         connection_said_hello(c);
         snprintf(c->name, sizeof(c->name), "%s", hello->client_name);
-        log_info("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);
+        /* Debug only: the name is in every audit record of the connection. */
+        log_debug("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);
         return 0;
 }
 
@@ -263,7 +264,7 @@ static int handle_list_devices(Connection *c, const Vfiobroker__Request *req, Re
                 n_allowed += r->devices[r->n_devices]->allowed;
                 r->n_devices++;
         }
-        log_info("uid %u pid %u listed %zu devices; the policy lets it lease %zu", (unsigned) c->uid,
+        log_debug("uid %u pid %u listed %zu devices; the policy lets it lease %zu", (unsigned) c->uid,
                  (unsigned) c->pid, r->n_devices, n_allowed);
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_LIST_DEVICES;
         reply->msg.list_devices = r;

@@ -91,7 +91,7 @@ static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
                 if (r < 0)
                         log_warning("group %d: reset of %s failed: %s", g->number, g->members[i], strerror(-r));
                 else {
-                        log_info("group %d: %s reset", g->number, g->members[i]);
+                        log_debug("group %d: %s reset", g->number, g->members[i]); /* counted in the RESET record */
                         reset++;
                 }
         }
