@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * acquire-latency ITERATIONS BDF: acquire plus release of one device, two
- * ways taking turns (so that both see the same noise), each timed ITERATIONS
+ * acquire-latency ITERATIONS BDF: acquire plus release of one device, three
+ * ways taking turns (so that all see the same noise), each timed ITERATIONS
  * times after a warm-up of a tenth as many.  Runs as root.
  *
  *   broker   through vfio-brokerd with libvfio-broker (no IRQs): Acquire,
@@ -13,9 +13,15 @@
  *            then close the device, detach the group, and the reset pass
  *            the broker makes after every release (attach the group to a
  *            fresh container, open each device, reset it if it can), close
+ *   switched the direct sequence with the four process switches a broker's
+ *            two round trips force on one CPU and nothing else: a 1-byte
+ *            hop to an idle helper process (there and back) before the
+ *            acquire half and another before the release half.  Not a
+ *            target's baseline: it tells the cost of being a separate
+ *            process apart from the broker's own work.
  *
- * Prints the BENCH/BENCHCDF lines of stats.h, series "acquire-direct" and
- * "acquire-broker".
+ * Prints the BENCH/BENCHCDF lines of stats.h, series "acquire-direct",
+ * "acquire-broker" and "acquire-switched".
  */
 #include <errno.h>
 #include <libgen.h>
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "stats.h"
@@ -63,9 +70,42 @@ static void reset_pass(int group_fd, const char *bdf) {
         close(container);
 }
 
-static void direct_once(int group, const char *bdf) {
+/* The helper's end of the hop: echo each byte until the other end closes. */
+static int start_helper(void) {
+        int sp[2];
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                die("socketpair", errno);
+        pid = fork();
+        if (pid < 0)
+                die("fork", errno);
+        if (pid == 0) {
+                char byte;
+
+                close(sp[0]);
+                while (read(sp[1], &byte, 1) == 1 && write(sp[1], &byte, 1) == 1)
+                        ;
+                _exit(EXIT_SUCCESS);
+        }
+        close(sp[1]);
+        return sp[0];
+}
+
+/* To the helper and back: two process switches on one CPU. */
+static void hop(int helper) {
+        char byte = 0;
+
+        if (write(helper, &byte, 1) != 1 || read(helper, &byte, 1) != 1)
+                die("the hop to the helper process", errno ? errno : EIO);
+}
+
+/* The broker's ioctls done here; @helper >= 0: with a hop before each half. */
+static void direct_once(int group, const char *bdf, int helper) {
         int container, group_fd, device;
 
+        if (helper >= 0)
+                hop(helper);
         check(vfio_container_open(&container), "opening /dev/vfio/vfio");
         check(vfio_group_open(group, &group_fd), "opening the group");
         if (vfio_group_viable(group_fd) <= 0)
@@ -74,6 +114,8 @@ static void direct_once(int group, const char *bdf) {
         check(vfio_container_set_iommu(container), "VFIO_SET_IOMMU");
         check(vfio_group_get_device(group_fd, bdf, &device), "VFIO_GROUP_GET_DEVICE_FD");
         /* release */
+        if (helper >= 0)
+                hop(helper);
         close(device);
         check(vfio_group_unset_container(group_fd), "VFIO_GROUP_UNSET_CONTAINER");
         reset_pass(group_fd, bdf);
@@ -100,11 +142,12 @@ static void broker_once(vfio_broker *b, const char *bdf) {
 }
 
 int main(int argc, char **argv) {
-        static const char *const names[] = { "acquire-direct", "acquire-broker" };
+        enum { DIRECT, BROKER, SWITCHED, N_WAYS };
+        static const char *const names[N_WAYS] = { "acquire-direct", "acquire-broker", "acquire-switched" };
         size_t iterations, warmup;
         vfio_broker *b = NULL;
-        int group, r;
-        Samples s[2];
+        int group, helper, r;
+        Samples s[N_WAYS];
 
         if (argc != 3) {
                 fprintf(stderr, "usage: acquire-latency ITERATIONS BDF\n");
@@ -113,29 +156,31 @@ int main(int argc, char **argv) {
         iterations = parse_count(argv[1], "iteration count");
         warmup = iterations / 10 + 1;
         group = iommu_group_of(argv[2]);
+        helper = start_helper(); /* before the broker's socket exists: the helper holds no copy */
         r = vfio_broker_connect(NULL, &b);
         if (r >= 0)
                 r = vfio_broker_hello(b, "acquire-latency");
         if (r < 0)
                 die("connecting to the broker", r);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < N_WAYS; k++)
                 samples_init(&s[k], iterations);
 
-        /* Turn about, the order changing each round: both see the same noise. */
+        /* Turn about, the order changing each round: all see the same noise. */
         for (size_t i = 0; i < warmup + iterations; i++)
-                for (int k = 0; k < 2; k++) {
-                        int which = (int) ((i + (size_t) k) % 2);
+                for (int k = 0; k < N_WAYS; k++) {
+                        int which = (int) ((i + (size_t) k) % N_WAYS);
                         uint64_t t = now_ns();
 
-                        if (which == 0)
-                                direct_once(group, argv[2]);
-                        else
+                        if (which == BROKER)
                                 broker_once(b, argv[2]);
+                        else
+                                direct_once(group, argv[2], which == SWITCHED ? helper : -EBADF);
                         if (i >= warmup)
                                 samples_add(&s[which], now_ns() - t);
                 }
 
-        for (int k = 0; k < 2; k++) {
+        close(helper); /* the helper reads EOF and exits */
+        for (int k = 0; k < N_WAYS; k++) {
                 samples_report(&s[k], names[k]);
                 samples_done(&s[k]);
         }
