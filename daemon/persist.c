@@ -371,9 +371,10 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 Group *g;
 
                 l = broker_find_lease(b, id);
-                if (!l || fd < 0) {
+                if (!l || fd < 0 || broker_find_group(b, number)) {
                         safe_close(fd);
-                        return -ENOENT;
+                        return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": group %d: its lease or fd is "
+                                         "gone, or another record holds it", id, number);
                 }
                 r = group_new(b, number, fd, NULL, 0, &g);
                 if (r < 0) {
@@ -390,7 +391,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
 
                 l = broker_find_lease(b, id);
                 d.group = broker_find_group(b, number);
-                if (!l || !d.group || strlen(s1) > BDF_STRLEN || l->n_devices != i1)
+                if (!l || !d.group || !lease_has_group(l, d.group) || strlen(s1) > BDF_STRLEN || l->n_devices != i1)
                         return -ENOENT;
                 snprintf(d.bdf, sizeof(d.bdf), "%s", s1);
                 r = vfio_group_get_device(d.group->fd, d.bdf, &d.fd);
@@ -418,6 +419,10 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
 
                 if (fd < 0)
                         return -ENOENT;
+                if (broker_find_group(b, number)) {
+                        safe_close(fd);
+                        return log_errno(LOG_WARNING, -EEXIST, "quarantine of group %d: another record holds it", number);
+                }
                 r = group_new(b, number, fd, NULL, 0, &g);
                 if (r < 0) {
                         safe_close(fd);
