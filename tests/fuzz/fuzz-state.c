@@ -4,7 +4,8 @@
  * (daemon/persist.c), with an FD store holding a fixed set of names.  The
  * input is the file after its header line.  A fresh broker adopts it and is
  * torn down again each time: whatever the file says, nothing may crash or
- * leak, and every stored fd ends up used or closed.
+ * leak, every stored fd ends up used or closed, no IOMMU group is adopted
+ * twice, and every adopted device is in a group of its own lease.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,23 @@ static const char *const names[] = {
         "vb-q3", "vb-q5", "junk",
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
+
+/* What adoption may never produce, whatever the file says. */
+static void check_adopted(Broker *b) {
+        Connection *c;
+        Group *g, *h;
+        Lease *l;
+
+        LIST_FOREACH(g, &b->groups, link)
+                for (h = LIST_NEXT(g, link); h; h = LIST_NEXT(h, link))
+                        if (g->number == h->number)
+                                abort(); /* one group, two owners */
+        LIST_FOREACH(c, &b->connections, link)
+                LIST_FOREACH(l, &c->leases, link)
+                        for (size_t i = 0; i < l->n_devices; i++)
+                                if (!lease_has_group(l, l->devices[i].group))
+                                        abort(); /* a device outside its lease's groups */
+}
 
 static Loop *loop;
 static FakeSysfs fs;
@@ -79,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 peers[i] = sv[1];
         }
         (void) persist_adopt(b, fds, N_NAMES);
+        check_adopted(b);
         for (size_t i = 0; i < N_NAMES; i++)
                 if (fds[i].fd >= 0)
                         abort(); /* adoption must use or close every stored fd */
