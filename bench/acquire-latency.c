@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stats.h"
@@ -71,25 +71,12 @@ static void reset_pass(int group_fd, const char *bdf) {
 }
 
 /* The helper's end of the hop: echo each byte until the other end closes. */
-static int start_helper(void) {
-        int sp[2];
-        pid_t pid;
+__attribute__((noreturn)) static void echo_bytes(int fd) {
+        char byte;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-                die("socketpair", errno);
-        pid = fork();
-        if (pid < 0)
-                die("fork", errno);
-        if (pid == 0) {
-                char byte;
-
-                close(sp[0]);
-                while (read(sp[1], &byte, 1) == 1 && write(sp[1], &byte, 1) == 1)
-                        ;
-                _exit(EXIT_SUCCESS);
-        }
-        close(sp[1]);
-        return sp[0];
+        while (read(fd, &byte, 1) == 1 && write(fd, &byte, 1) == 1)
+                ;
+        _exit(EXIT_SUCCESS);
 }
 
 /* To the helper and back: two process switches on one CPU. */
@@ -146,6 +133,7 @@ int main(int argc, char **argv) {
         static const char *const names[N_WAYS] = { "acquire-direct", "acquire-broker", "acquire-switched" };
         size_t iterations, warmup;
         vfio_broker *b = NULL;
+        pid_t helper_pid;
         int group, helper, r;
         Samples s[N_WAYS];
 
@@ -156,7 +144,7 @@ int main(int argc, char **argv) {
         iterations = parse_count(argv[1], "iteration count");
         warmup = iterations / 10 + 1;
         group = iommu_group_of(argv[2]);
-        helper = start_helper(); /* before the broker's socket exists: the helper holds no copy */
+        helper = fork_server(echo_bytes, &helper_pid); /* before the broker's socket exists: the helper holds no copy */
         r = vfio_broker_connect(NULL, &b);
         if (r >= 0)
                 r = vfio_broker_hello(b, "acquire-latency");
@@ -180,6 +168,7 @@ int main(int argc, char **argv) {
                 }
 
         close(helper); /* the helper reads EOF and exits */
+        waitpid(helper_pid, NULL, 0);
         for (int k = 0; k < N_WAYS; k++) {
                 samples_report(&s[k], names[k]);
                 samples_done(&s[k]);

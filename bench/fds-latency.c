@@ -109,22 +109,10 @@ static void raw_call(int fd) {
         close_fds(fds, N_FDS);
 }
 
-static int raw_pid = -1;
+static pid_t raw_pid = -1;
 
 static int raw_setup(void) {
-        int sv[2];
-
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                die("socketpair", errno);
-        raw_pid = fork();
-        if (raw_pid < 0)
-                die("fork", errno);
-        if (raw_pid == 0) {
-                close(sv[0]);
-                raw_server(sv[1]);
-        }
-        close(sv[1]);
-        return sv[0];
+        return fork_server(raw_server, &raw_pid);
 }
 
 static void raw_teardown(int fd) {
@@ -258,25 +246,22 @@ static void dbus_call(sd_bus *bus) {
 }
 
 static pid_t dbus_pid = -1;
+static const char *dbus_address;
+
+static void dbus_serve(int ready_fd) {
+        dbus_server(dbus_address, ready_fd);
+}
 
 /* Forks the service; the first thing set up, so that it inherits no other fd of ours. */
 static void dbus_start_service(const char *address) {
-        int ready[2];
+        int ready;
         char c;
 
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                die("pipe", errno);
-        dbus_pid = fork();
-        if (dbus_pid < 0)
-                die("fork", errno);
-        if (dbus_pid == 0) {
-                close(ready[0]);
-                dbus_server(address, ready[1]);
-        }
-        close(ready[1]);
-        if (read(ready[0], &c, 1) != 1)
+        dbus_address = address;
+        ready = fork_server(dbus_serve, &dbus_pid);
+        if (read(ready, &c, 1) != 1)
                 die("the D-Bus service did not come up", EIO);
-        close(ready[0]);
+        close(ready);
 }
 
 static void dbus_teardown(sd_bus *bus) {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "stats.h"
 
@@ -73,4 +75,23 @@ size_t parse_count(const char *s, const char *what) {
                 exit(EXIT_FAILURE);
         }
         return (size_t) v;
+}
+
+int fork_server(void (*serve)(int fd), pid_t *ret_pid) {
+        int sv[2];
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                die("socketpair", errno);
+        pid = fork();
+        if (pid < 0)
+                die("fork", errno);
+        if (pid == 0) {
+                close(sv[0]);
+                serve(sv[1]);
+                _exit(EXIT_FAILURE); /* not reached */
+        }
+        close(sv[1]);
+        *ret_pid = pid;
+        return sv[0];
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 typedef struct Samples {
@@ -36,6 +37,13 @@ void samples_report(Samples *s, const char *series);
 
 /* "PROGRAM: @what: strerror(@err)" on stderr, then exit(EXIT_FAILURE); @err is an errno, either sign. */
 __attribute__((noreturn)) void die(const char *what, int err);
+
+/*
+ * A child process running @serve (which must not return) on one end of a
+ * fresh SOCK_SEQPACKET pair; returns the other end, *ret_pid the child.
+ * Exits with a message when it cannot.
+ */
+int fork_server(void (*serve)(int fd), pid_t *ret_pid);
 
 /* Parse a positive count; exits with a message on a bad one. */
 size_t parse_count(const char *s, const char *what);
