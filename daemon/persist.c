@@ -3,7 +3,7 @@
  * The state file, one record per line, fields separated by spaces, strings
  * %-escaped:
  *   vfio-broker-state 1
- *   conn ID UID GID PID CGROUP LABEL NAME      fds vb-cID, vb-cID-pidfd
+ *   conn ID UID GID PID CGROUP LABEL NAME      fds vb-cID (socket and pidfd)
  *   lease ID CONN SINCE MEMLOCK CUR MAX        fd  vb-lID-ctr
  *   group LEASE NUMBER                          fd  vb-lLEASE-gNUMBER
  *   device LEASE INDEX BDF GROUP IRQS           (no fd: see below)
@@ -11,6 +11,9 @@
  *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
  *   used NUMBER UID
  * It is rewritten whole (to a temporary file, then renamed) after each change.
+ * Each name is one message to systemd, so a connection's two fds share one
+ * (adoption tells the socket from the pidfd); a broker before that stored the
+ * pidfd as vb-cID-pidfd, which adoption still reads.
  *
  * Device fds are not stored: an open device fd anywhere keeps its group from
  * being detached, and systemd drops a stored fd only some time after it is
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -44,9 +48,11 @@ static char *state_path;
 
 /* ---- the names and fds the store should hold ---- */
 
+/* One name in the store: one fd, or a connection's socket and pidfd (one message, told apart by kind). */
 typedef struct Want {
         char name[64];
-        int fd;
+        int fds[2];
+        size_t n_fds;
 } Want;
 
 typedef struct WantList {
@@ -54,12 +60,11 @@ typedef struct WantList {
         size_t n, cap;
 } WantList;
 
-static int want(WantList *w, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int want(WantList *w, int fd, const char *fmt, ...) {
+static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, ...) {
+        Want *item;
         va_list ap;
 
-        if (fd < 0)
-                return 0;
         if (w->n == w->cap) {
                 size_t cap = w->cap ? w->cap * 2 : 64;
                 Want *p = reallocarray(w->items, cap, sizeof(*p));
@@ -69,12 +74,21 @@ static int want(WantList *w, int fd, const char *fmt, ...) {
                 w->items = p;
                 w->cap = cap;
         }
+        item = &w->items[w->n];
+        item->n_fds = 0;
+        for (size_t i = 0; i < n_fds && i < ELEMENTSOF(item->fds); i++)
+                if (fds[i] >= 0)
+                        item->fds[item->n_fds++] = fds[i];
+        if (item->n_fds == 0)
+                return 0;
         va_start(ap, fmt);
-        vsnprintf(w->items[w->n].name, sizeof(w->items[w->n].name), fmt, ap);
+        vsnprintf(item->name, sizeof(item->name), fmt, ap);
         va_end(ap);
-        w->items[w->n++].fd = fd;
+        w->n++;
         return 0;
 }
+
+#define want(w, fd, ...) want_fds(w, (const int[]) { fd }, 1, __VA_ARGS__)
 
 /* Printable, no spaces: what the state file's fields may hold ("-" stands for the empty string). */
 static void escape(FILE *f, const char *s) {
@@ -128,8 +142,7 @@ static int collect(Broker *b, WantList *w, FILE *f) {
                 fputc(' ', f);
                 escape(f, c->name);
                 fputc('\n', f);
-                r = r < 0 ? r : want(w, c->fd, "vb-c%" PRIu64, c->id);
-                r = r < 0 ? r : want(w, c->pidfd, "vb-c%" PRIu64 "-pidfd", c->id);
+                r = r < 0 ? r : want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, "vb-c%" PRIu64, c->id);
                 LIST_FOREACH(l, &c->leases, link) {
                         fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id,
                                 l->since_usec, l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
@@ -218,7 +231,7 @@ static int sync_store(Broker *b, const WantList *w) {
         for (size_t i = 0; i < w->n; i++)
                 if (!stored(b, w->items[i].name)) {
                         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
-                        r = sd_pid_notify_with_fds(0, 0, msg, &w->items[i].fd, 1);
+                        r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds, (unsigned) w->items[i].n_fds);
                         if (r <= 0)
                                 log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
                                             w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
@@ -288,8 +301,25 @@ void persist_disable(Broker *b) {
 
 /* ---- adoption ---- */
 
-static int take(StoredFd *fds, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int take(StoredFd *fds, size_t n, const char *fmt, ...) {
+typedef enum FdKind {
+        FD_ANY,
+        FD_SOCKET,
+        FD_NOT_SOCKET,
+} FdKind;
+
+static bool fd_is(int fd, FdKind kind) {
+        struct stat st;
+
+        if (kind == FD_ANY)
+                return true;
+        if (fstat(fd, &st) < 0)
+                return false;
+        return S_ISSOCK(st.st_mode) == (kind == FD_SOCKET);
+}
+
+/* The first stored fd of that name and @kind, out of @fds; -ENOENT if none. */
+static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...) {
         char name[64];
         va_list ap;
 
@@ -297,7 +327,7 @@ static int take(StoredFd *fds, size_t n, const char *fmt, ...) {
         vsnprintf(name, sizeof(name), fmt, ap);
         va_end(ap);
         for (size_t i = 0; i < n; i++)
-                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0) {
+                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0 && fd_is(fds[i].fd, kind)) {
                         int fd = fds[i].fd;
 
                         fds[i].fd = -EBADF;
@@ -305,6 +335,8 @@ static int take(StoredFd *fds, size_t n, const char *fmt, ...) {
                 }
         return -ENOENT;
 }
+
+#define take(fds, n, ...) take_kind(fds, n, FD_ANY, __VA_ARGS__)
 
 static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         char kind[16], s1[512], s2[512], s3[512];
@@ -321,7 +353,11 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         if (strcmp(kind, "conn") == 0 &&
             sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s", &id, &uid, &gid, &pid, s1, s2, s3) == 7) {
                 Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid }, *c;
-                int fd = take(fds, n, "vb-c%" PRIu64, id), pidfd = take(fds, n, "vb-c%" PRIu64 "-pidfd", id);
+                int fd = take_kind(fds, n, FD_SOCKET, "vb-c%" PRIu64, id);
+                int pidfd = take_kind(fds, n, FD_NOT_SOCKET, "vb-c%" PRIu64, id);
+
+                if (pidfd < 0) /* stored by an older broker */
+                        pidfd = take(fds, n, "vb-c%" PRIu64 "-pidfd", id);
 
                 unescape(s1, saved.cgroup, sizeof(saved.cgroup));
                 unescape(s2, saved.label, sizeof(saved.label));
