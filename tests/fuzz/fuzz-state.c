@@ -6,7 +6,9 @@
  * torn down again each time: whatever the file says, nothing may crash or
  * leak, every stored fd ends up used or closed, no IOMMU group is adopted
  * twice, and every adopted device is in a group of its own lease.
+ * FUZZ_LOG=1 in the environment shows the broker's log (what was adopted).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,22 @@
 #include "persist.h"
 #include "util.h"
 
-/* What the store of a broker with two clients, two leases and a quarantine holds. */
-static const char *const names[] = {
-        "vb-c1", "vb-c1-pidfd", "vb-c2", "vb-c2-pidfd",
-        "vb-l1-ctr", "vb-l1-g1", "vb-l1-g3", "vb-l1-d0-e0", "vb-l1-d0-e1", "vb-l1-d1-e0",
-        "vb-l2-ctr", "vb-l2-g4", "vb-l2-g1", "vb-l2-d0-e0",
-        "vb-q3", "vb-q5", "junk",
+/*
+ * What the store of a broker with three clients, two leases and a quarantine
+ * holds; connections 1 and 2 as an older broker stored them (the pidfd under
+ * a name of its own), 3 as brokers do now (socket and pidfd under one name).
+ * Sockets are marked; the rest stand in as eventfds (the kernel side is
+ * vfio-fake.c).
+ */
+static const struct {
+        const char *name;
+        bool socket;
+} names[] = {
+        { "vb-c1", true }, { "vb-c1-pidfd" }, { "vb-c2", true }, { "vb-c2-pidfd" },
+        { "vb-c3" }, { "vb-c3", true }, /* pidfd first: adoption must tell them apart */
+        { "vb-l1-ctr" }, { "vb-l1-g1" }, { "vb-l1-g3" }, { "vb-l1-d0-e0" }, { "vb-l1-d0-e1" }, { "vb-l1-d1-e0" },
+        { "vb-l2-ctr" }, { "vb-l2-g4" }, { "vb-l2-g1" }, { "vb-l2-d0-e0" },
+        { "vb-q3" }, { "vb-q5" }, { "junk" },
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
@@ -55,7 +67,7 @@ static char path[] = "/tmp/vfio-broker-fuzz-state.XXXXXX";
 static void setup(void) {
         int fd;
 
-        log_max_level = LOG_CRIT;
+        log_max_level = getenv("FUZZ_LOG") ? LOG_DEBUG : LOG_CRIT;
         fake_sysfs_init(&fs);
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
         fake_sysfs_add(&fs, "0000:01:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3);
@@ -84,16 +96,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         config.sysfs_root = fs.root;
         if (broker_new(&b, loop, &config) < 0 || persist_enable(b, path) < 0)
                 abort();
-        /* Connections are sockets; the rest stand in as eventfds (the kernel side is vfio-fake.c). */
         for (size_t i = 0; i < N_NAMES; i++) {
                 int sv[2] = { -EBADF, -EBADF };
 
-                if (strncmp(names[i], "vb-c", 4) == 0 && !strstr(names[i], "pidfd")) {
+                if (names[i].socket) {
                         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
                                 abort();
                 } else if ((sv[0] = eventfd(0, EFD_CLOEXEC)) < 0)
                         abort();
-                fds[i] = (StoredFd) { .name = (char *) names[i], .fd = sv[0] };
+                fds[i] = (StoredFd) { .name = (char *) names[i].name, .fd = sv[0] };
                 peers[i] = sv[1];
         }
         (void) persist_adopt(b, fds, N_NAMES);
