@@ -476,6 +476,23 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         return 0;
 }
 
+/*
+ * @name as an older broker stored it, with the connection's pidfd under
+ * NAME-pidfd beside it: the combined name must be sent again (systemd keeps
+ * the socket it already holds once, and adds the pidfd).
+ */
+static bool stored_apart(const StoredFd *fds, size_t n, const char *name) {
+        char pidfd_name[72];
+
+        if (strncmp(name, "vb-c", 4) != 0)
+                return false;
+        snprintf(pidfd_name, sizeof(pidfd_name), "%s-pidfd", name);
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].name && strcmp(fds[i].name, pidfd_name) == 0)
+                        return true;
+        return false;
+}
+
 int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
         FILE *f;
         char line[2048];
@@ -513,7 +530,8 @@ int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
         forget_stored(b);
         b->stored = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; b->stored && i < n; i++)
-                if (fds[i].name && (b->stored[b->n_stored] = strdup(fds[i].name)))
+                if (fds[i].name && !stored(b, fds[i].name) && !stored_apart(fds, n, fds[i].name) &&
+                    (b->stored[b->n_stored] = strdup(fds[i].name)))
                         b->n_stored++;
         broker_state_changed(b);
         return 0;

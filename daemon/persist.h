@@ -3,9 +3,10 @@
 
 /*
  * Restarts that lose no lease.  Under systemd, every kernel object a lease
- * stands on (the client's connection and pidfd, the container, the group,
- * device and interrupt fds) is kept in the service's FD store, one name per
- * fd, and the state file in the runtime directory says what each name is.
+ * stands on (the client's connection and pidfd, the container, the group and
+ * interrupt fds; device fds are opened again) is kept in the service's FD
+ * store, one name per fd but one for a connection's socket and pidfd, and
+ * the state file in the runtime directory says what each name is.
  * A new broker process gets the fds back with its socket, reads the file and
  * adopts every lease: nothing in the kernel changed, so the clients' fds
  * keep working.  Run by hand there is no FD store: a restart ends every lease.
