@@ -98,8 +98,8 @@ restart() { # systemctl ARGS...: the service goes down that way and comes back u
 	wait_active "$old"
 	echo "systemd: systemctl $*: pid $old -> $(broker_pid)"
 }
-hold_dma() { # alice's client-dma --hold-dma on $HELD, its pid in $holder
-	runas 1000 1000 client-dma --hold-dma "$HELD" >/tmp/hold.log 2>&1 </dev/null &
+hold_dma() { # [BDF...]: alice's client-dma --hold-dma on them (default $HELD) in one lease, its pid in $holder
+	runas 1000 1000 client-dma --hold-dma "${@:-$HELD}" >/tmp/hold.log 2>&1 </dev/null &
 	holder=$!
 	wait_for /tmp/hold.log holding
 }
@@ -148,6 +148,20 @@ restart restart
 kill -9 "$child"
 wait_state "$HELD" free 50 "after the child died past a restart"
 echo "systemd: a quarantine survived the restart and ended with the child"
+
+# A lease of two groups, the second joined by a later acquire, survives a restart whole.
+hold_dma "$BDF" "$HELD"
+restart restart
+for d in "$BDF" "$HELD"; do
+	[ "$(state_of "$d")" = leased ] || fail "$d is '$(state_of "$d")' after the restart, not leased"
+done
+dma_again 2
+kill -TERM "$holder"
+wait "$holder" || fail "the release of the two-group lease failed"
+for d in "$BDF" "$HELD"; do
+	[ "$(state_of "$d")" = free ] || fail "$d not free after the release of the two-group lease"
+done
+echo "systemd: a lease of two groups survived a restart"
 
 echo "systemd: passed"
 exit 0
