@@ -108,38 +108,45 @@ static void done(Broker *b) {
         loop_free(loop);
 }
 
-static void test_older_store(void) {
-        static const char *const names[] = { "vb-c1", "vb-c1-pidfd", "vb-l1-ctr" };
+/* What the broker sends $NOTIFY_SOCKET: the text and how many fds came with it. */
+typedef struct Said {
+        const char *text;
+        size_t n_fds;
+} Said;
+
+/* Adopt a store holding @names: the broker must then say @said, in that order, and nothing more. */
+static void check_answer(const char *const *names, size_t n_names, const Said *said, size_t n_said) {
         int notify = notify_socket();
         char text[256];
         size_t n_fds;
         Broker *b;
 
-        adopt(names, ELEMENTSOF(names), &b);
-        next_message(notify, text, sizeof(text), &n_fds);
-        CHECK_EQ_STR(text, "FDSTOREREMOVE=1\nFDNAME=vb-c1-pidfd");
-        CHECK_EQ_INT(n_fds, 0);
-        next_message(notify, text, sizeof(text), &n_fds);
-        CHECK_EQ_STR(text, "FDSTORE=1\nFDNAME=vb-c1");
-        CHECK_EQ_INT(n_fds, 2); /* systemd keeps the socket it has once and adds the pidfd */
+        adopt(names, n_names, &b);
+        for (size_t i = 0; i < n_said; i++) {
+                next_message(notify, text, sizeof(text), &n_fds);
+                CHECK_EQ_STR(text, said[i].text);
+                CHECK_EQ_INT(n_fds, said[i].n_fds);
+        }
         next_message(notify, text, sizeof(text), &n_fds);
         CHECK_EQ_STR(text, "");
         done(b);
         close(notify);
 }
 
+static void test_older_store(void) {
+        static const char *const names[] = { "vb-c1", "vb-c1-pidfd", "vb-l1-ctr" };
+        static const Said said[] = {
+                { "FDSTOREREMOVE=1\nFDNAME=vb-c1-pidfd", 0 },
+                { "FDSTORE=1\nFDNAME=vb-c1", 2 }, /* systemd keeps the socket it has once and adds the pidfd */
+        };
+
+        check_answer(names, ELEMENTSOF(names), said, ELEMENTSOF(said));
+}
+
 static void test_own_store(void) {
         static const char *const names[] = { "vb-c1", "vb-c1", "vb-l1-ctr" };
-        int notify = notify_socket();
-        char text[256];
-        size_t n_fds;
-        Broker *b;
 
-        adopt(names, ELEMENTSOF(names), &b);
-        next_message(notify, text, sizeof(text), &n_fds);
-        CHECK_EQ_STR(text, ""); /* the store already holds all of it */
-        done(b);
-        close(notify);
+        check_answer(names, ELEMENTSOF(names), NULL, 0); /* the store already holds all of it */
 }
 
 int main(void) {
