@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -34,6 +37,40 @@ int vfio_container_open(int *ret_fd) {
 
 int vfio_container_set_iommu(int container_fd) {
         return ioctl(container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0 ? -errno : 0;
+}
+
+/*
+ * By the character device behind the fd, as sysfs names it: the path /proc
+ * shows would do only in the mount namespace the fd was opened in, and each
+ * start of the unit has one of its own.
+ */
+VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
+        char link[64], target[PATH_MAX];
+        char *name, *parent;
+        struct stat st;
+        ssize_t n;
+
+        if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+                return VFIO_FD_OTHER;
+        snprintf(link, sizeof(link), "/sys/dev/char/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return VFIO_FD_OTHER;
+        target[n] = 0;
+        /* .../devices/virtual/misc/vfio or .../devices/virtual/vfio/NUMBER */
+        name = strrchr(target, '/');
+        if (!name || name == target)
+                return VFIO_FD_OTHER;
+        *name++ = 0;
+        parent = strrchr(target, '/');
+        parent = parent ? parent + 1 : target;
+        if (strcmp(parent, "misc") == 0 && strcmp(name, "vfio") == 0)
+                return VFIO_FD_CONTAINER;
+        if (strcmp(parent, "vfio") == 0 && *name && strlen(name) <= 9 && strspn(name, "0123456789") == strlen(name)) {
+                *ret_group = atoi(name);
+                return VFIO_FD_GROUP;
+        }
+        return VFIO_FD_OTHER;
 }
 
 int vfio_group_open(int group, int *ret_fd) {

@@ -16,6 +16,15 @@ int vfio_container_open(int *ret_fd);
 /* VFIO_SET_IOMMU(TYPE1v2): only after the first group joined the container. */
 int vfio_container_set_iommu(int container_fd);
 
+/* What an fd of ours is, told by its device: an FD store gives fds back in no order. */
+typedef enum VfioFdKind {
+        VFIO_FD_OTHER,
+        VFIO_FD_CONTAINER,      /* /dev/vfio/vfio */
+        VFIO_FD_GROUP,          /* /dev/vfio/N; N in *ret_group */
+} VfioFdKind;
+
+VfioFdKind vfio_fd_kind(int fd, int *ret_group);
+
 /* Open /dev/vfio/@group (-EBUSY while anyone else has it open). */
 int vfio_group_open(int group, int *ret_fd);
 

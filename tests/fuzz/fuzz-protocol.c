@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: one client packet through the broker's decode, validation
  * and dispatch, as root under a policy that grants everything, with devices
- * from a fake sysfs tree and the kernel stubbed (vfio-fake.c).  Leases made
+ * from a fake sysfs tree and the kernel stubbed (tests/unit/vfio-fake.c).  Leases made
  * are released after each input, so that nothing carries over.
  */
 #include <stdint.h>
