@@ -172,8 +172,10 @@ struct Broker {
         /* Restarts that keep leases (persist.c): */
         bool persist;                   /* under systemd: fds go to its FD store, leases to the state file */
         bool keep_leases;               /* exiting for a restart: leave every lease to the FD store */
-        char **stored;                  /* names of the fds in the FD store */
+        struct StoredName *stored;      /* the names in the FD store (persist.c) */
         size_t n_stored;
+        unsigned state_hold;            /* > 0: changes wait for broker_state_unhold() */
+        bool state_dirty;
 };
 
 /* The defaults: /run socket, /sys, /etc policy, and the limits above. */
@@ -198,6 +200,10 @@ size_t broker_devices_of_uid(Broker *b, uid_t uid);
 
 /* Something a restart must find again changed: write the state (persist.c). */
 void broker_state_changed(Broker *b);
+
+/* Between hold and unhold, changes are written once, at the unhold: one request, one write. */
+void broker_state_hold(Broker *b);
+void broker_state_unhold(Broker *b);
 
 /* ResetRequired bookkeeping: a group released unreset by @uid, or reset clean. */
 void broker_mark_group_used(Broker *b, int number, uid_t uid);

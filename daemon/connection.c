@@ -415,12 +415,14 @@ Connection *connection_free(Connection *c) {
 
         if (!c)
                 return NULL;
+        broker_state_hold(c->broker);
         while ((l = LIST_FIRST(&c->leases))) {
                 if (c->broker->keep_leases)
                         lease_abandon(l);
                 else
                         lease_release(l, "client gone");
         }
+        broker_state_unhold(c->broker);
         source_free(c->io);
         source_free(c->pid_watch);
         source_free(c->hello_timer);

@@ -192,6 +192,7 @@ void lease_release(Lease *l, const char *why) {
         if (!l)
                 return;
         b = l->broker;
+        broker_state_hold(b); /* the lease and each of its groups: one write */
         if (b->hooks && b->hooks->lease_released)
                 b->hooks->lease_released(l, why, b->hooks_userdata);
         log_audit(LOG_INFO,
@@ -207,4 +208,5 @@ void lease_release(Lease *l, const char *why) {
                 group_release(l->groups[i]);
         lease_free(l);
         broker_state_changed(b);
+        broker_state_unhold(b);
 }

@@ -4,16 +4,22 @@
  * %-escaped:
  *   vfio-broker-state 1
  *   conn ID UID GID PID CGROUP LABEL NAME      fds vb-cID (socket and pidfd)
- *   lease ID CONN SINCE MEMLOCK CUR MAX        fd  vb-lID-ctr
- *   group LEASE NUMBER                          fd  vb-lLEASE-gNUMBER
+ *   lease ID CONN SINCE MEMLOCK CUR MAX        fds vb-lID (container and groups)
+ *   group LEASE NUMBER                          (its fd: under vb-lLEASE)
  *   device LEASE INDEX BDF GROUP IRQS           (no fd: see below)
  *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR fd vb-lLEASE-dDEVICE-eINDEX
  *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
  *   used NUMBER UID
- * It is rewritten whole (to a temporary file, then renamed) after each change.
- * Each name is one message to systemd, so a connection's two fds share one
- * (adoption tells the socket from the pidfd); a broker before that stored the
- * pidfd as vb-cID-pidfd, which adoption still reads.
+ * It is rewritten whole (to a temporary file, then renamed) after each change,
+ * once per request (broker_state_hold()).
+ * Each name is one message to systemd when stored and one when dropped, so
+ * fds that come and go together share one: a connection's socket and pidfd
+ * (adoption tells them apart by fstat), a lease's container and groups (by
+ * their character device: vfio_fd_kind()).  A group a lease gains later is sent
+ * with the lease's other fds again; systemd keeps an fd it holds once.
+ * Systemd hands fds back in no particular order.  Older brokers stored the
+ * pidfd as vb-cID-pidfd, the container as vb-lID-ctr and each group as
+ * vb-lLEASE-gNUMBER; adoption still reads those and stores them anew.
  *
  * Device fds are not stored: an open device fd anywhere keeps its group from
  * being detached, and systemd drops a stored fd only some time after it is
@@ -48,11 +54,15 @@ static char *state_path;
 
 /* ---- the names and fds the store should hold ---- */
 
-/* One name in the store: one fd, or a connection's socket and pidfd (one message, told apart by kind). */
+/*
+ * One name in the store and its fds: a connection's socket and pidfd, a
+ * lease's container and groups, or one fd.  @group: one of them is a group.
+ */
 typedef struct Want {
         char name[64];
-        int fds[2];
+        int *fds;
         size_t n_fds;
+        bool group;
 } Want;
 
 typedef struct WantList {
@@ -60,8 +70,16 @@ typedef struct WantList {
         size_t n, cap;
 } WantList;
 
-static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, ...) {
+/* What the store holds under a name, as far as we know: SIZE_MAX fds when it holds some we let go of. */
+typedef struct StoredName {
+        char *name;
+        size_t n_fds;
+        bool group;
+} StoredName;
+
+static int want_fds(WantList *w, const int *fds, size_t n_fds, bool group, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static int want_fds(WantList *w, const int *fds, size_t n_fds, bool group, const char *fmt, ...) {
         Want *item;
         va_list ap;
 
@@ -75,12 +93,17 @@ static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, 
                 w->cap = cap;
         }
         item = &w->items[w->n];
-        item->n_fds = 0;
-        for (size_t i = 0; i < n_fds && i < ELEMENTSOF(item->fds); i++)
+        *item = (Want) { .group = group };
+        item->fds = calloc(n_fds ? n_fds : 1, sizeof(int));
+        if (!item->fds)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_fds; i++)
                 if (fds[i] >= 0)
                         item->fds[item->n_fds++] = fds[i];
-        if (item->n_fds == 0)
+        if (item->n_fds == 0) {
+                free(item->fds);
                 return 0;
+        }
         va_start(ap, fmt);
         vsnprintf(item->name, sizeof(item->name), fmt, ap);
         va_end(ap);
@@ -88,7 +111,13 @@ static int want_fds(WantList *w, const int *fds, size_t n_fds, const char *fmt, 
         return 0;
 }
 
-#define want(w, fd, ...) want_fds(w, (const int[]) { fd }, 1, __VA_ARGS__)
+static void want_list_done(WantList *w) {
+        for (size_t i = 0; i < w->n; i++)
+                free(w->items[i].fds);
+        free(w->items);
+}
+
+#define want(w, fd, group, ...) want_fds(w, (const int[]) { fd }, 1, group, __VA_ARGS__)
 
 /* Printable, no spaces: what the state file's fields may hold ("-" stands for the empty string). */
 static void escape(FILE *f, const char *s) {
@@ -142,17 +171,21 @@ static int collect(Broker *b, WantList *w, FILE *f) {
                 fputc(' ', f);
                 escape(f, c->name);
                 fputc('\n', f);
-                r = r < 0 ? r : want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, "vb-c%" PRIu64, c->id);
+                r = r < 0 ? r : want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, false, "vb-c%" PRIu64, c->id);
                 LIST_FOREACH(l, &c->leases, link) {
+                        _cleanup_free_ int *fds = calloc(1 + l->n_groups, sizeof(int));
+
+                        if (!fds)
+                                return -ENOMEM;
                         fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id,
                                 l->since_usec, l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
                                 (unsigned long long) l->saved_memlock.rlim_max);
-                        r = r < 0 ? r : want(w, l->container_fd, "vb-l%" PRIu64 "-ctr", l->id);
+                        fds[0] = l->container_fd;
                         for (size_t i = 0; i < l->n_groups; i++) {
                                 fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
-                                r = r < 0 ? r : want(w, l->groups[i]->fd, "vb-l%" PRIu64 "-g%d", l->id,
-                                                     l->groups[i]->number);
+                                fds[1 + i] = l->groups[i]->fd;
                         }
+                        r = r < 0 ? r : want_fds(w, fds, 1 + l->n_groups, l->n_groups > 0, "vb-l%" PRIu64, l->id);
                         for (size_t i = 0; i < l->n_devices; i++) {
                                 const LeasedDevice *d = &l->devices[i];
 
@@ -163,7 +196,7 @@ static int collect(Broker *b, WantList *w, FILE *f) {
 
                                         fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32 "\n", l->id, i, k,
                                                 e->kind, e->irq_type, e->vector);
-                                        r = r < 0 ? r : want(w, e->fd, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
+                                        r = r < 0 ? r : want(w, e->fd, false, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
                                 }
                         }
                 }
@@ -171,81 +204,95 @@ static int collect(Broker *b, WantList *w, FILE *f) {
         LIST_FOREACH(g, &b->groups, link)
                 if (g->state == GROUP_QUARANTINED) {
                         fprintf(f, "quarantine %d %" PRIu64 " %u\n", g->number, g->lease_id, (unsigned) g->uid);
-                        r = r < 0 ? r : want(w, g->fd, "vb-q%d", g->number);
+                        r = r < 0 ? r : want(w, g->fd, true, "vb-q%d", g->number);
                 }
         for (size_t i = 0; i < b->n_used_groups; i++)
                 fprintf(f, "used %d %u\n", b->used_groups[i].number, (unsigned) b->used_groups[i].uid);
         return r;
 }
 
-static bool listed(const WantList *w, const char *name) {
+static const Want *find_want(const WantList *w, const char *name) {
         for (size_t i = 0; i < w->n; i++)
                 if (strcmp(w->items[i].name, name) == 0)
-                        return true;
-        return false;
+                        return &w->items[i];
+        return NULL;
 }
 
-static bool stored(const Broker *b, const char *name) {
+static StoredName *find_stored(const Broker *b, const char *name) {
         for (size_t i = 0; i < b->n_stored; i++)
-                if (strcmp(b->stored[i], name) == 0)
-                        return true;
-        return false;
+                if (strcmp(b->stored[i].name, name) == 0)
+                        return &b->stored[i];
+        return NULL;
 }
 
 static void forget_stored(Broker *b) {
         for (size_t i = 0; i < b->n_stored; i++)
-                free(b->stored[i]);
+                free(b->stored[i].name);
         free(b->stored);
         b->stored = NULL;
         b->n_stored = 0;
 }
 
-/* A group fd's name: vb-lLEASE-gNUMBER or vb-qNUMBER. */
-static bool names_group(const char *name) {
-        return strncmp(name, "vb-q", 4) == 0 || (strncmp(name, "vb-l", 4) == 0 && strstr(name, "-g"));
-}
-
 /*
- * Bring the FD store in line with @w: drop names no longer wanted first, then
- * add new ones.  Once a group fd is dropped, wait until systemd has closed its
- * copy: until then nobody can open the group.
+ * Bring the FD store in line with @w.  A name is dropped when no longer
+ * wanted, or when the store may hold an fd under it that we do not want
+ * (adoption let go of it).  A name is sent when new, when dropped just now,
+ * or when it has more fds than the store holds (a lease's new group): sent
+ * with all of them, since systemd keeps an fd it already holds once.  Drops
+ * go first, and once a group fd was dropped the broker waits until systemd
+ * has closed its copy: until then nobody can open the group.
  */
 static int sync_store(Broker *b, const WantList *w) {
-        bool dropped_group = false;
-        char **names;
+        bool dropped_group = false, *dropped;
+        StoredName *names;
         char msg[128];
         int r;
 
-        for (size_t i = 0; i < b->n_stored; i++)
-                if (!listed(w, b->stored[i])) {
-                        snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", b->stored[i]);
-                        (void) sd_notify(0, msg);
-                        dropped_group = dropped_group || names_group(b->stored[i]);
-                }
+        dropped = calloc(b->n_stored + 1, sizeof(bool));
+        if (!dropped)
+                return -ENOMEM;
+        for (size_t i = 0; i < b->n_stored; i++) {
+                const Want *want = find_want(w, b->stored[i].name);
+
+                if (want && b->stored[i].n_fds <= want->n_fds)
+                        continue;
+                snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", b->stored[i].name);
+                (void) sd_notify(0, msg);
+                dropped[i] = true;
+                dropped_group = dropped_group || b->stored[i].group;
+        }
         if (dropped_group) {
                 r = sd_notify_barrier(0, BARRIER_TIMEOUT_USEC);
                 if (r < 0)
                         log_warning("the service manager did not confirm it let go of a group fd: %s; "
                                     "the group may stay busy for a moment", strerror(-r));
         }
-        for (size_t i = 0; i < w->n; i++)
-                if (!stored(b, w->items[i].name)) {
-                        snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
-                        r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds, (unsigned) w->items[i].n_fds);
-                        if (r <= 0)
-                                log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
-                                            w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
-                }
-        names = calloc(w->n + 1, sizeof(char *));
+        for (size_t i = 0; i < w->n; i++) {
+                const StoredName *s = find_stored(b, w->items[i].name);
+
+                if (s && !dropped[s - b->stored] && s->n_fds >= w->items[i].n_fds)
+                        continue;
+                snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
+                r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds, (unsigned) w->items[i].n_fds);
+                if (r <= 0)
+                        log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
+                                    w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
+        }
+        free(dropped);
+
+        names = calloc(w->n + 1, sizeof(*names));
         if (!names)
                 return -ENOMEM;
-        for (size_t i = 0; i < w->n; i++)
-                if (!(names[i] = strdup(w->items[i].name))) {
+        for (size_t i = 0; i < w->n; i++) {
+                names[i] = (StoredName) { .name = strdup(w->items[i].name), .n_fds = w->items[i].n_fds,
+                                          .group = w->items[i].group };
+                if (!names[i].name) {
                         for (size_t k = 0; k < i; k++)
-                                free(names[k]);
+                                free(names[k].name);
                         free(names);
                         return -ENOMEM;
                 }
+        }
         forget_stored(b);
         b->stored = names;
         b->n_stored = w->n;
@@ -274,13 +321,28 @@ static void persist_now(Broker *b) {
                 r = sync_store(b, &w);
         if (r < 0)
                 log_error("cannot save the state for restarts: %s", strerror(-r));
-        free(w.items);
+        want_list_done(&w);
 }
 
 void broker_state_changed(Broker *b) {
+        if (b->state_hold > 0) {
+                b->state_dirty = true;
+                return;
+        }
         /* At once: a group fd left in the store would keep the next client from opening the group. */
         if (b->persist && !b->keep_leases)
                 persist_now(b);
+}
+
+void broker_state_hold(Broker *b) {
+        b->state_hold++;
+}
+
+void broker_state_unhold(Broker *b) {
+        if (--b->state_hold > 0 || !b->state_dirty)
+                return;
+        b->state_dirty = false;
+        broker_state_changed(b);
 }
 
 int persist_enable(Broker *b, const char *state_file) {
@@ -305,21 +367,34 @@ typedef enum FdKind {
         FD_ANY,
         FD_SOCKET,
         FD_NOT_SOCKET,
+        FD_CONTAINER,
+        FD_GROUP,       /* the group numbered as asked */
 } FdKind;
 
-static bool fd_is(int fd, FdKind kind) {
+static bool fd_is(int fd, FdKind kind, int group) {
         struct stat st;
+        int number = -1;
 
-        if (kind == FD_ANY)
+        switch (kind) {
+        case FD_ANY:
                 return true;
-        if (fstat(fd, &st) < 0)
-                return false;
-        return S_ISSOCK(st.st_mode) == (kind == FD_SOCKET);
+        case FD_SOCKET:
+        case FD_NOT_SOCKET:
+                if (fstat(fd, &st) < 0)
+                        return false;
+                return S_ISSOCK(st.st_mode) == (kind == FD_SOCKET);
+        case FD_CONTAINER:
+                return vfio_fd_kind(fd, &number) == VFIO_FD_CONTAINER;
+        case FD_GROUP:
+                return vfio_fd_kind(fd, &number) == VFIO_FD_GROUP && number == group;
+        }
+        return false;
 }
 
-/* The first stored fd of that name and @kind, out of @fds; -ENOENT if none. */
-static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...) {
+/* The first stored fd of that name and @kind (and @group), out of @fds; -ENOENT if none. */
+static int take_kind(StoredFd *fds, size_t n, FdKind kind, int group, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static int take_kind(StoredFd *fds, size_t n, FdKind kind, int group, const char *fmt, ...) {
         char name[64];
         va_list ap;
 
@@ -327,7 +402,7 @@ static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...)
         vsnprintf(name, sizeof(name), fmt, ap);
         va_end(ap);
         for (size_t i = 0; i < n; i++)
-                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0 && fd_is(fds[i].fd, kind)) {
+                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0 && fd_is(fds[i].fd, kind, group)) {
                         int fd = fds[i].fd;
 
                         fds[i].fd = -EBADF;
@@ -336,7 +411,7 @@ static int take_kind(StoredFd *fds, size_t n, FdKind kind, const char *fmt, ...)
         return -ENOENT;
 }
 
-#define take(fds, n, ...) take_kind(fds, n, FD_ANY, __VA_ARGS__)
+#define take(fds, n, ...) take_kind(fds, n, FD_ANY, 0, __VA_ARGS__)
 
 static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         char kind[16], s1[512], s2[512], s3[512];
@@ -353,8 +428,8 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         if (strcmp(kind, "conn") == 0 &&
             sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s", &id, &uid, &gid, &pid, s1, s2, s3) == 7) {
                 Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid }, *c;
-                int fd = take_kind(fds, n, FD_SOCKET, "vb-c%" PRIu64, id);
-                int pidfd = take_kind(fds, n, FD_NOT_SOCKET, "vb-c%" PRIu64, id);
+                int fd = take_kind(fds, n, FD_SOCKET, 0, "vb-c%" PRIu64, id);
+                int pidfd = take_kind(fds, n, FD_NOT_SOCKET, 0, "vb-c%" PRIu64, id);
 
                 if (pidfd < 0) /* stored by an older broker */
                         pidfd = take(fds, n, "vb-c%" PRIu64 "-pidfd", id);
@@ -378,8 +453,10 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
             sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu", &id, &other, &since,
                    &memlock, &cur, &max) == 6) {
                 Connection *c;
-                int fd = take(fds, n, "vb-l%" PRIu64 "-ctr", id);
+                int fd = take_kind(fds, n, FD_CONTAINER, 0, "vb-l%" PRIu64, id);
 
+                if (fd < 0) /* stored by an older broker */
+                        fd = take(fds, n, "vb-l%" PRIu64 "-ctr", id);
                 LIST_FOREACH(c, &b->connections, link)
                         if (c->id == other)
                                 break;
@@ -403,9 +480,11 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 return 0;
         }
         if (strcmp(kind, "group") == 0 && sscanf(line, "group %" SCNu64 " %d", &id, &number) == 2) {
-                int fd = take(fds, n, "vb-l%" PRIu64 "-g%d", id, number);
+                int fd = take_kind(fds, n, FD_GROUP, number, "vb-l%" PRIu64, id);
                 Group *g;
 
+                if (fd < 0) /* stored by an older broker */
+                        fd = take(fds, n, "vb-l%" PRIu64 "-g%d", id, number);
                 l = broker_find_lease(b, id);
                 if (!l || fd < 0 || broker_find_group(b, number)) {
                         safe_close(fd);
@@ -477,29 +556,50 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
 }
 
 /*
- * @name as an older broker stored it, with the connection's pidfd under
- * NAME-pidfd beside it: the combined name must be sent again (systemd keeps
- * the socket it already holds once, and adds the pidfd).
+ * What the store holds once adoption is done: each name with the fds adopted
+ * from it, or marked as holding fds we closed (sync_store() drops it then).
  */
-static bool stored_apart(const StoredFd *fds, size_t n, const char *name) {
-        char pidfd_name[72];
+static int note_stored(Broker *b, const StoredFd *fds, const bool *group, size_t n) {
+        forget_stored(b);
+        b->stored = calloc(n + 1, sizeof(*b->stored));
+        if (!b->stored)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                StoredName *s;
 
-        if (strncmp(name, "vb-c", 4) != 0)
-                return false;
-        snprintf(pidfd_name, sizeof(pidfd_name), "%s-pidfd", name);
-        for (size_t i = 0; i < n; i++)
-                if (fds[i].name && strcmp(fds[i].name, pidfd_name) == 0)
-                        return true;
-        return false;
+                if (!fds[i].name)
+                        continue;
+                s = find_stored(b, fds[i].name);
+                if (!s) {
+                        s = &b->stored[b->n_stored];
+                        *s = (StoredName) { .name = strdup(fds[i].name) };
+                        if (!s->name)
+                                return -ENOMEM;
+                        b->n_stored++;
+                }
+                if (fds[i].fd >= 0)
+                        s->n_fds = SIZE_MAX;
+                else if (s->n_fds != SIZE_MAX)
+                        s->n_fds++;
+                s->group = s->group || group[i];
+        }
+        return 0;
 }
 
 int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
+        _cleanup_free_ bool *group = calloc(n + 1, sizeof(bool));
         FILE *f;
         char line[2048];
         size_t n_leases = 0;
         Connection *c;
         unsigned bad = 0;
+        int number;
 
+        if (!group)
+                return -ENOMEM;
+        broker_state_hold(b); /* written once, when all is adopted (a quarantine would write it midway) */
+        for (size_t i = 0; i < n; i++)
+                group[i] = fds[i].fd >= 0 && vfio_fd_kind(fds[i].fd, &number) == VFIO_FD_GROUP;
         f = state_path ? fopen(state_path, "re") : NULL;
         if (f && (!fgets(line, sizeof(line), f) || strcmp(line, "vfio-broker-state 1\n") != 0)) {
                 log_error("%s is not a state file this broker reads: nothing adopted", state_path);
@@ -511,12 +611,6 @@ int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
                         bad++;
         if (f)
                 fclose(f);
-        /* Whatever is left in the store belongs to nothing we know of. */
-        for (size_t i = 0; i < n; i++)
-                if (fds[i].fd >= 0) {
-                        log_warning("FD store: %s is not in the state file; closing it", fds[i].name ? fds[i].name : "?");
-                        fds[i].fd = safe_close(fds[i].fd);
-                }
         LIST_FOREACH(c, &b->connections, link) {
                 Lease *l;
 
@@ -527,12 +621,16 @@ int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
                 log_notice("restart: adopted %zu lease(s) from the FD store%s", n_leases,
                            bad ? "; some records could not be adopted (see above)" : "");
         /* The store holds what it held: start from there, then write what we have. */
-        forget_stored(b);
-        b->stored = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; b->stored && i < n; i++)
-                if (fds[i].name && !stored(b, fds[i].name) && !stored_apart(fds, n, fds[i].name) &&
-                    (b->stored[b->n_stored] = strdup(fds[i].name)))
-                        b->n_stored++;
+        if (note_stored(b, fds, group, n) < 0)
+                log_error("cannot keep track of the FD store: out of memory");
+        /* Whatever is left in the store belongs to nothing we know of. */
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].fd >= 0) {
+                        log_warning("FD store: an fd under %s is not one the state file names; closing it",
+                                    fds[i].name ? fds[i].name : "?");
+                        fds[i].fd = safe_close(fds[i].fd);
+                }
         broker_state_changed(b);
+        broker_state_unhold(b);
         return 0;
 }

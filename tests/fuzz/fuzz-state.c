@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -23,23 +22,36 @@
 #include "log.h"
 #include "persist.h"
 #include "util.h"
+#include "vfio-fake.h"
 
 /*
- * What the store of a broker with three clients, two leases and a quarantine
- * holds; connections 1 and 2 as an older broker stored them (the pidfd under
- * a name of its own), 3 as brokers do now (socket and pidfd under one name).
- * Sockets are marked; the rest stand in as eventfds (the kernel side is
- * vfio-fake.c).
+ * What the store of a broker with three clients, three leases and a
+ * quarantine holds; connections 1 and 2 and leases 1 and 2 as an older broker
+ * stored them (a name per fd but a connection's socket), connection 3 and
+ * lease 3 as brokers do now (socket and pidfd under one name, container and
+ * groups under one), in another order than they were sent.  Sockets and
+ * vfio-fake.c's stand-ins for containers and groups are marked; the rest are
+ * eventfds.
  */
+typedef enum Kind {
+        OTHER,
+        SOCKET,
+        CONTAINER,
+        GROUP,
+} Kind;
+
 static const struct {
         const char *name;
-        bool socket;
+        Kind kind;
+        int group;
 } names[] = {
-        { "vb-c1", true }, { "vb-c1-pidfd" }, { "vb-c2", true }, { "vb-c2-pidfd" },
-        { "vb-c3" }, { "vb-c3", true }, /* pidfd first: adoption must tell them apart */
-        { "vb-l1-ctr" }, { "vb-l1-g1" }, { "vb-l1-g3" }, { "vb-l1-d0-e0" }, { "vb-l1-d0-e1" }, { "vb-l1-d1-e0" },
-        { "vb-l2-ctr" }, { "vb-l2-g4" }, { "vb-l2-g1" }, { "vb-l2-d0-e0" },
-        { "vb-q3" }, { "vb-q5" }, { "junk" },
+        { "vb-c1", SOCKET }, { "vb-c1-pidfd" }, { "vb-c2", SOCKET }, { "vb-c2-pidfd" },
+        { "vb-c3" }, { "vb-c3", SOCKET }, /* pidfd first: adoption must tell them apart */
+        { "vb-l1-ctr", CONTAINER }, { "vb-l1-g1", GROUP, 1 }, { "vb-l1-g3", GROUP, 3 },
+        { "vb-l1-d0-e0" }, { "vb-l1-d0-e1" }, { "vb-l1-d1-e0" },
+        { "vb-l2-ctr" }, { "vb-l2-g4" }, { "vb-l2-g1" }, { "vb-l2-d0-e0" }, /* as plain fds: an older fake */
+        { "vb-l3", GROUP, 6 }, { "vb-l3", CONTAINER }, { "vb-l3", GROUP, 3 }, { "vb-l3", GROUP, 1 }, { "vb-l3-d0-e0" },
+        { "vb-q3", GROUP, 3 }, { "vb-q5", GROUP, 5 }, { "junk" },
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
@@ -99,10 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < N_NAMES; i++) {
                 int sv[2] = { -EBADF, -EBADF };
 
-                if (names[i].socket) {
+                if (names[i].kind == SOCKET) {
                         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
                                 abort();
-                } else if ((sv[0] = eventfd(0, EFD_CLOEXEC)) < 0)
+                } else if ((sv[0] = vfio_fake_fd(names[i].kind == CONTAINER ? VFIO_FD_CONTAINER :
+                                                 names[i].kind == GROUP ? VFIO_FD_GROUP : VFIO_FD_OTHER,
+                                                 names[i].group)) < 0)
                         abort();
                 fds[i] = (StoredFd) { .name = (char *) names[i].name, .fd = sv[0] };
                 peers[i] = sv[1];

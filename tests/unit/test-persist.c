@@ -1,103 +1,189 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What a restarted broker tells the FD store (daemon/persist.c), with a
- * datagram socket of ours as $NOTIFY_SOCKET: after adopting a store an
- * older broker wrote (a connection's pidfd under a name of its own) it must
- * store the socket and pidfd again under one name and drop the old one;
- * after adopting a store it wrote itself it has nothing to say.
+ * What a broker tells the FD store (daemon/persist.c), with a datagram socket
+ * of ours as $NOTIFY_SOCKET and a thread of ours answering it as systemd
+ * would (a barrier's fd is closed at once).  The kernel side is vfio-fake.c,
+ * whose fds say what they stand for, as the real ones do by their path.
+ *
+ * After adopting a store an older broker wrote (a name per fd but a
+ * connection's socket) it stores each connection and each lease under one
+ * name and drops the old names; after adopting its own it has nothing to say,
+ * whatever order the fds come back in; a lease that gains a group is sent
+ * again whole; an fd under a lease's name that adoption let go of makes it
+ * drop the name and store it anew; a release is one write of the state file.
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "broker.h"
+#include "fake-sysfs.h"
 #include "persist.h"
 #include "test.h"
 #include "util.h"
+#include "vfio-fake.h"
 
 static char dir[] = "/tmp/vfio-broker-test-persist.XXXXXX";
 static char state[PATH_MAX];
+static FakeSysfs fs;
 
-/* Our end of $NOTIFY_SOCKET. */
-static int notify_socket(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+/* What the broker sent $NOTIFY_SOCKET: the text and how many fds came with it. */
+typedef struct Said {
+        const char *text;
+        size_t n_fds;
+} Said;
+
+#define MAX_HEARD 32
+
+typedef struct Listener {
         int fd;
+        pthread_t thread;
+        char text[MAX_HEARD][256];
+        Said heard[MAX_HEARD];
+        size_t n_heard;
+} Listener;
 
+/* Until 300 ms pass in silence: each message kept, its fds closed (which answers a barrier). */
+static void *listen_notify(void *userdata) {
+        Listener *l = userdata;
+        struct pollfd p = { .fd = l->fd, .events = POLLIN };
+
+        while (poll(&p, 1, 300) > 0) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int) * 16)];
+                } control;
+                char *text = l->text[l->n_heard < MAX_HEARD ? l->n_heard : MAX_HEARD - 1];
+                struct iovec iov = { .iov_base = text, .iov_len = sizeof(l->text[0]) - 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = sizeof(control) };
+                size_t n_fds = 0;
+                ssize_t n;
+
+                n = recvmsg(l->fd, &mh, MSG_CMSG_CLOEXEC);
+                if (n < 0)
+                        break;
+                text[n] = 0;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+                                close_many((int *) CMSG_DATA(c), k);
+                                n_fds += k;
+                        }
+                if (l->n_heard < MAX_HEARD)
+                        l->heard[l->n_heard++] = (Said) { .text = text, .n_fds = n_fds };
+        }
+        return NULL;
+}
+
+/* Our end of $NOTIFY_SOCKET, listened to from now on. */
+static void listen_start(Listener *l) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        *l = (Listener) {};
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
         unlink(sa.sun_path);
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        CHECK(fd >= 0);
-        CHECK(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        CHECK(l->fd >= 0);
+        CHECK(bind(l->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
         CHECK(setenv("NOTIFY_SOCKET", sa.sun_path, 1) == 0);
-        return fd;
+        CHECK(pthread_create(&l->thread, NULL, listen_notify, l) == 0);
 }
 
-/* The next message the broker sent ("" if none), the number of fds that came with it (closed). */
-static void next_message(int fd, char *text, size_t size, size_t *ret_n_fds) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 8)];
-        } control;
-        struct iovec iov = { .iov_base = text, .iov_len = size - 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof(control) };
-        ssize_t n;
-
-        *ret_n_fds = 0;
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-                CHECK(errno == EAGAIN);
-                text[0] = 0;
-                return;
+/* The broker must have said @said, in that order, and nothing more. */
+static void listen_check(Listener *l, const Said *said, size_t n_said) {
+        CHECK(pthread_join(l->thread, NULL) == 0);
+        for (size_t i = 0; i < l->n_heard; i++) {
+                printf("  heard \"");
+                for (const char *p = l->heard[i].text; *p; p++)
+                        fputs(*p == '\n' ? "\\n" : (char[]) { *p, 0 }, stdout);
+                printf("\" with %zu fd(s)\n", l->heard[i].n_fds);
         }
-        text[n] = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-                        close_many((int *) CMSG_DATA(c), k);
-                        *ret_n_fds += k;
-                }
+        CHECK_EQ_INT(l->n_heard, n_said);
+        for (size_t i = 0; i < n_said; i++) {
+                CHECK_EQ_STR(l->heard[i].text, said[i].text);
+                CHECK_EQ_INT(l->heard[i].n_fds, said[i].n_fds);
+        }
+        close(l->fd);
 }
 
-/* One connection with one lease (no groups), stored under @names. */
-static void adopt(const char *const *names, size_t n_names, Broker **ret) {
-        StoredFd fds[4];
+/* What a stored fd is. */
+typedef enum Kind {
+        SOCKET,
+        PIDFD,
+        CONTAINER,
+        GROUP7,
+        GROUP9,
+} Kind;
+
+typedef struct Stored {
+        const char *name;
+        Kind kind;
+} Stored;
+
+static int new_fd(Kind kind) {
+        int sv[2], fd;
+
+        switch (kind) {
+        case SOCKET:
+                CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+                close(sv[1]); /* the client side: not needed to adopt */
+                return sv[0];
+        case PIDFD:
+                fd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+                /* no pidfd_open (valgrind): any fd that is not a socket will do */
+                return fd >= 0 ? fd : vfio_fake_fd(VFIO_FD_OTHER, 0);
+        case CONTAINER:
+                return vfio_fake_fd(VFIO_FD_CONTAINER, 0);
+        case GROUP7:
+                return vfio_fake_fd(VFIO_FD_GROUP, 7);
+        case GROUP9:
+                return vfio_fake_fd(VFIO_FD_GROUP, 9);
+        }
+        return -EBADF;
+}
+
+/* One connection with one lease of group 7, from a store holding @stored. */
+static Broker *adopt(const Stored *stored, size_t n) {
+        StoredFd fds[8];
         BrokerConfig config;
         Loop *loop = NULL;
-        int sv[2];
+        Broker *b;
         FILE *f;
 
         f = fopen(state, "we");
         CHECK(f);
-        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536\n",
-                (int) getpid());
+        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536\n"
+                   "group 1 7\n", (int) getpid());
         CHECK(fclose(f) == 0);
 
-        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
-        close(sv[1]); /* the client side: not needed to adopt */
-        fds[0] = (StoredFd) { .name = (char *) names[0], .fd = sv[0] };
-        fds[1] = (StoredFd) { .name = (char *) names[1], .fd = (int) syscall(SYS_pidfd_open, getpid(), 0) };
-        if (fds[1].fd < 0) /* no pidfd_open (valgrind): any fd that is not a socket will do */
-                fds[1].fd = eventfd(0, EFD_CLOEXEC);
-        fds[2] = (StoredFd) { .name = (char *) names[2], .fd = eventfd(0, EFD_CLOEXEC) }; /* the container */
-        CHECK(fds[1].fd >= 0 && fds[2].fd >= 0);
-        CHECK_EQ_INT(n_names, 3);
-
+        CHECK(n <= ELEMENTSOF(fds));
+        for (size_t i = 0; i < n; i++) {
+                fds[i] = (StoredFd) { .name = (char *) stored[i].name, .fd = new_fd(stored[i].kind) };
+                CHECK(fds[i].fd >= 0);
+        }
         CHECK_EQ_INT(loop_new(&loop), 0);
         broker_config_init(&config);
         config.policy_file = config.policy_dir = "/nonexistent";
-        CHECK_EQ_INT(broker_new(ret, loop, &config), 0);
-        CHECK_EQ_INT(persist_enable(*ret, state), 0);
-        CHECK_EQ_INT(persist_adopt(*ret, fds, n_names), 0);
-        CHECK(broker_find_lease(*ret, 1) != NULL);
+        config.sysfs_root = fs.root;
+        CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
+        CHECK_EQ_INT(persist_enable(b, state), 0);
+        CHECK_EQ_INT(persist_adopt(b, fds, n), 0);
+        for (size_t i = 0; i < n; i++)
+                CHECK(fds[i].fd < 0); /* each used or closed */
+        CHECK(broker_find_lease(b, 1) != NULL);
+        CHECK_EQ_INT(broker_find_lease(b, 1)->n_groups, 1);
+        return b;
 }
 
 static void done(Broker *b) {
@@ -108,52 +194,110 @@ static void done(Broker *b) {
         loop_free(loop);
 }
 
-/* What the broker sends $NOTIFY_SOCKET: the text and how many fds came with it. */
-typedef struct Said {
-        const char *text;
-        size_t n_fds;
-} Said;
+/* What a broker of this version stores for the state above, the fds in another order than it sent them. */
+static const Stored own_store[] = {
+        { "vb-c1", PIDFD }, { "vb-l1", GROUP7 }, { "vb-c1", SOCKET }, { "vb-l1", CONTAINER },
+};
 
-/* Adopt a store holding @names: the broker must then say @said, in that order, and nothing more. */
-static void check_answer(const char *const *names, size_t n_names, const Said *said, size_t n_said) {
-        int notify = notify_socket();
-        char text[256];
-        size_t n_fds;
-        Broker *b;
+static void check_adopted(const Stored *stored, size_t n, const Said *said, size_t n_said) {
+        Listener l;
 
-        adopt(names, n_names, &b);
-        for (size_t i = 0; i < n_said; i++) {
-                next_message(notify, text, sizeof(text), &n_fds);
-                CHECK_EQ_STR(text, said[i].text);
-                CHECK_EQ_INT(n_fds, said[i].n_fds);
-        }
-        next_message(notify, text, sizeof(text), &n_fds);
-        CHECK_EQ_STR(text, "");
-        done(b);
-        close(notify);
+        listen_start(&l);
+        done(adopt(stored, n));
+        listen_check(&l, said, n_said);
 }
 
 static void test_older_store(void) {
-        static const char *const names[] = { "vb-c1", "vb-c1-pidfd", "vb-l1-ctr" };
+        static const Stored stored[] = {
+                { "vb-c1", SOCKET }, { "vb-c1-pidfd", PIDFD }, { "vb-l1-ctr", CONTAINER }, { "vb-l1-g7", GROUP7 },
+        };
         static const Said said[] = {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-c1-pidfd", 0 },
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1-ctr", 0 },
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1-g7", 0 },
+                { "BARRIER=1", 1 },
                 { "FDSTORE=1\nFDNAME=vb-c1", 2 }, /* systemd keeps the socket it has once and adds the pidfd */
+                { "FDSTORE=1\nFDNAME=vb-l1", 2 },
         };
 
-        check_answer(names, ELEMENTSOF(names), said, ELEMENTSOF(said));
+        check_adopted(stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
 }
 
 static void test_own_store(void) {
-        static const char *const names[] = { "vb-c1", "vb-c1", "vb-l1-ctr" };
+        check_adopted(own_store, ELEMENTSOF(own_store), NULL, 0); /* the store already holds all of it */
+}
 
-        check_answer(names, ELEMENTSOF(names), NULL, 0); /* the store already holds all of it */
+static void test_fd_let_go(void) {
+        /* Group 9 under the lease's name, which the state file does not give the lease: closed on adoption. */
+        static const Stored stored[] = {
+                { "vb-c1", PIDFD }, { "vb-c1", SOCKET }, { "vb-l1", GROUP9 }, { "vb-l1", CONTAINER }, { "vb-l1", GROUP7 },
+        };
+        static const Said said[] = {
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1", 0 }, /* or systemd would keep group 9 open */
+                { "BARRIER=1", 1 },
+                { "FDSTORE=1\nFDNAME=vb-l1", 2 },
+        };
+
+        check_adopted(stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
+}
+
+static void test_lease_grows(void) {
+        static const Said said[] = {
+                { "FDSTORE=1\nFDNAME=vb-l1", 3 }, /* all of them: systemd keeps those it has once */
+        };
+        Broker *b = adopt(own_store, ELEMENTSOF(own_store));
+        Listener l;
+        Group *g;
+
+        listen_start(&l);
+        CHECK_EQ_INT(group_new(b, 9, vfio_fake_fd(VFIO_FD_GROUP, 9), NULL, 0, &g), 0);
+        CHECK_EQ_INT(lease_add_group(broker_find_lease(b, 1), g), 0);
+        broker_state_changed(b);
+        listen_check(&l, said, ELEMENTSOF(said));
+        done(b);
+}
+
+static void test_release(void) {
+        static const Said said[] = {
+                { "FDSTOREREMOVE=1\nFDNAME=vb-c1", 0 },
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1", 0 },
+                { "BARRIER=1", 1 }, /* group 7 is free once systemd let go of it */
+        };
+        Broker *b = adopt(own_store, ELEMENTSOF(own_store));
+        char events[4096];
+        size_t n_writes = 0;
+        Listener l;
+        ssize_t n;
+        int watch;
+
+        watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        CHECK(watch >= 0);
+        /* Creates between renames: inotify would merge two renames in a row into one event. */
+        CHECK(inotify_add_watch(watch, dir, IN_CREATE | IN_MOVED_TO) >= 0);
+        listen_start(&l);
+        lease_release(broker_find_lease(b, 1), "test");
+        listen_check(&l, said, ELEMENTSOF(said));
+        CHECK(broker_find_group(b, 7) == NULL);
+        while ((n = read(watch, events, sizeof(events))) > 0)
+                for (char *p = events; p < events + n; p += sizeof(struct inotify_event) + ((struct inotify_event *) p)->len)
+                        n_writes += !!(((struct inotify_event *) p)->mask & IN_MOVED_TO);
+        CHECK_EQ_INT(n_writes, 1); /* the lease and its group: one state file */
+        close(watch);
+        done(b);
 }
 
 int main(void) {
         CHECK(mkdtemp(dir));
         snprintf(state, sizeof(state), "%s/state", dir);
+        fake_sysfs_init(&fs);
+        fake_sysfs_add(&fs, "0000:00:07.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 7);
+        fake_sysfs_add(&fs, "0000:00:09.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 9);
         RUN(test_older_store);
         RUN(test_own_store);
+        RUN(test_fd_let_go);
+        RUN(test_lease_grows);
+        RUN(test_release);
+        fake_sysfs_done(&fs);
         unlink(state);
         snprintf(state, sizeof(state), "%s/notify", dir);
         unlink(state);
