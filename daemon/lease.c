@@ -96,7 +96,7 @@ int leased_device_keep_eventfd(LeasedDevice *d, int fd, int kind, int irq_type, 
         }
         d->eventfds = p;
         d->eventfds[d->n_eventfds++] = (LeaseEventfd) {
-                .fd = fd, .kind = kind, .irq_type = irq_type, .vector = vector,
+                .fd = fd, .kind = kind, .irq_type = irq_type, .vector = vector, .id = -1,
         };
         return 0;
 }

@@ -3,24 +3,30 @@
  * The state file, one record per line, fields separated by spaces, strings
  * %-escaped:
  *   vfio-broker-state 1
- *   conn ID UID GID PID CGROUP LABEL NAME      fds vb-cID (socket and pidfd)
- *   lease ID CONN SINCE MEMLOCK CUR MAX        fds vb-lID (container and groups)
- *   group LEASE NUMBER                          (its fd: under vb-lLEASE)
+ *   conn ID UID GID PID CGROUP LABEL NAME       fds vb-cID (socket and pidfd)
+ *   lease ID CONN SINCE MEMLOCK CUR MAX         fds vb-lID (container, groups, eventfds)
+ *   group LEASE NUMBER                          (fd under vb-lLEASE)
  *   device LEASE INDEX BDF GROUP IRQS           (no fd: see below)
- *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR fd vb-lLEASE-dDEVICE-eINDEX
+ *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR ID
+ *                                               (fd under vb-lLEASE; without ID: vb-lLEASE-dDEVICE-eINDEX)
  *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
  *   used NUMBER UID
  * It is rewritten whole (to a temporary file, then renamed) after each change,
  * once per request (broker_state_hold()).
- * Each name is one message to systemd when stored and one when dropped, so
- * fds that come and go together share one: a connection's socket and pidfd
- * (adoption tells them apart by fstat), a lease's container and groups (by
- * their character device: vfio_fd_kind()).  A group a lease gains later is sent
- * with the lease's other fds again; systemd keeps an fd it holds once.
- * Systemd hands fds back in no particular order.  Older brokers stored the
- * pidfd as vb-cID-pidfd, the container as vb-lID-ctr and each group as
- * vb-lLEASE-gNUMBER; adoption still reads those and stores them anew.
  *
+ * Each name is one message to systemd when stored and one when dropped, so
+ * fds that come and go together share one: a connection's socket and pidfd,
+ * a lease's container, groups and eventfds.  Systemd hands them back in no
+ * particular order: adoption tells them apart by what each fd is (identify():
+ * a socket or not, the character device of a container or of group N, the
+ * eventfd-id the kernel shows in fdinfo, recorded in the state file).  On a
+ * kernel that shows no eventfd-id, each eventfd keeps a name of its own.  A
+ * lease that gains a group or eventfds is sent again whole; systemd keeps an
+ * fd it already holds once.  Older brokers stored the pidfd as vb-cID-pidfd,
+ * the container as vb-lID-ctr, each group as vb-lLEASE-gNUMBER and each
+ * eventfd under its own name; adoption still reads those and stores them
+ * anew.
+
  * Device fds are not stored: an open device fd anywhere keeps its group from
  * being detached, and systemd drops a stored fd only some time after it is
  * told to.  A new broker opens the devices again through the stored group fd.
@@ -152,6 +158,70 @@ static void unescape(const char *in, char *out, size_t size) {
         out[n] = 0;
 }
 
+/* The kernel's eventfd-id of @fd (unique while the eventfd lives), -1 if not an eventfd or too old a kernel. */
+static int eventfd_id(int fd) {
+        char path[64], line[128];
+        int id = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "eventfd-id: %d", &id) == 1)
+                        break;
+        fclose(f);
+        return id;
+}
+
+/*
+ * A lease's records.  Its container, groups and eventfds go under one name;
+ * an eventfd whose eventfd-id the kernel does not show goes under one of its
+ * own (its record then has no id).
+ */
+static int collect_lease(const Connection *c, Lease *l, WantList *w, FILE *f) {
+        _cleanup_free_ int *fds = NULL;
+        size_t n_fds = 1 + l->n_groups, n = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < l->n_devices; i++)
+                n_fds += l->devices[i].n_eventfds;
+        fds = calloc(n_fds, sizeof(int));
+        if (!fds)
+                return -ENOMEM;
+        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id, l->since_usec,
+                l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
+                (unsigned long long) l->saved_memlock.rlim_max);
+        fds[n++] = l->container_fd;
+        for (size_t i = 0; i < l->n_groups; i++) {
+                fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
+                fds[n++] = l->groups[i]->fd;
+        }
+        for (size_t i = 0; i < l->n_devices; i++) {
+                LeasedDevice *d = &l->devices[i];
+
+                fprintf(f, "device %" PRIu64 " %zu %s %d %" PRIu32 "\n", l->id, i, d->bdf, d->group->number,
+                        d->irq_indices);
+                for (size_t k = 0; k < d->n_eventfds; k++) {
+                        LeaseEventfd *e = &d->eventfds[k];
+
+                        if (e->id < 0)
+                                e->id = eventfd_id(e->fd);
+                        fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32, l->id, i, k, e->kind, e->irq_type,
+                                e->vector);
+                        if (e->id >= 0) {
+                                fprintf(f, " %d\n", e->id);
+                                fds[n++] = e->fd;
+                        } else {
+                                fputc('\n', f);
+                                r = r < 0 ? r : want(w, e->fd, false, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
+                        }
+                }
+        }
+        return r < 0 ? r : want_fds(w, fds, n, l->n_groups > 0, "vb-l%" PRIu64, l->id);
+}
+
 static int collect(Broker *b, WantList *w, FILE *f) {
         Connection *c;
         Group *g;
@@ -172,34 +242,8 @@ static int collect(Broker *b, WantList *w, FILE *f) {
                 escape(f, c->name);
                 fputc('\n', f);
                 r = r < 0 ? r : want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, false, "vb-c%" PRIu64, c->id);
-                LIST_FOREACH(l, &c->leases, link) {
-                        _cleanup_free_ int *fds = calloc(1 + l->n_groups, sizeof(int));
-
-                        if (!fds)
-                                return -ENOMEM;
-                        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id,
-                                l->since_usec, l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
-                                (unsigned long long) l->saved_memlock.rlim_max);
-                        fds[0] = l->container_fd;
-                        for (size_t i = 0; i < l->n_groups; i++) {
-                                fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
-                                fds[1 + i] = l->groups[i]->fd;
-                        }
-                        r = r < 0 ? r : want_fds(w, fds, 1 + l->n_groups, l->n_groups > 0, "vb-l%" PRIu64, l->id);
-                        for (size_t i = 0; i < l->n_devices; i++) {
-                                const LeasedDevice *d = &l->devices[i];
-
-                                fprintf(f, "device %" PRIu64 " %zu %s %d %" PRIu32 "\n", l->id, i, d->bdf,
-                                        d->group->number, d->irq_indices);
-                                for (size_t k = 0; k < d->n_eventfds; k++) {
-                                        const LeaseEventfd *e = &d->eventfds[k];
-
-                                        fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32 "\n", l->id, i, k,
-                                                e->kind, e->irq_type, e->vector);
-                                        r = r < 0 ? r : want(w, e->fd, false, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
-                                }
-                        }
-                }
+                LIST_FOREACH(l, &c->leases, link)
+                        r = r < 0 ? r : collect_lease(c, l, w, f);
         }
         LIST_FOREACH(g, &b->groups, link)
                 if (g->state == GROUP_QUARANTINED) {
@@ -365,60 +409,89 @@ void persist_disable(Broker *b) {
 
 typedef enum FdKind {
         FD_ANY,
+        FD_OTHER,
         FD_SOCKET,
-        FD_NOT_SOCKET,
+        FD_NOT_SOCKET,  /* asked for only: anything but a socket */
         FD_CONTAINER,
-        FD_GROUP,       /* the group numbered as asked */
+        FD_GROUP,       /* number: the group's */
+        FD_EVENTFD,     /* number: its eventfd-id */
 } FdKind;
 
-static bool fd_is(int fd, FdKind kind, int group) {
+typedef struct FdId {
+        FdKind kind;
+        int number;
+} FdId;
+
+/* What a stored fd is, found out once: systemd hands fds back in no particular order. */
+static FdId identify(int fd) {
         struct stat st;
         int number = -1;
 
+        if (fstat(fd, &st) < 0)
+                return (FdId) { FD_OTHER };
+        if (S_ISSOCK(st.st_mode))
+                return (FdId) { FD_SOCKET };
+        switch (vfio_fd_kind(fd, &number)) {
+        case VFIO_FD_CONTAINER:
+                return (FdId) { FD_CONTAINER };
+        case VFIO_FD_GROUP:
+                return (FdId) { FD_GROUP, number };
+        case VFIO_FD_OTHER:
+                break;
+        }
+        number = eventfd_id(fd);
+        return number >= 0 ? (FdId) { FD_EVENTFD, number } : (FdId) { FD_OTHER };
+}
+
+/* The fds systemd gave back, each with its name and what it is. */
+typedef struct Store {
+        StoredFd *fds;
+        FdId *ids;
+        size_t n;
+} Store;
+
+static bool fd_is(FdId id, FdKind kind, int number) {
         switch (kind) {
         case FD_ANY:
                 return true;
-        case FD_SOCKET:
         case FD_NOT_SOCKET:
-                if (fstat(fd, &st) < 0)
-                        return false;
-                return S_ISSOCK(st.st_mode) == (kind == FD_SOCKET);
-        case FD_CONTAINER:
-                return vfio_fd_kind(fd, &number) == VFIO_FD_CONTAINER;
+                return id.kind != FD_SOCKET;
         case FD_GROUP:
-                return vfio_fd_kind(fd, &number) == VFIO_FD_GROUP && number == group;
+        case FD_EVENTFD:
+                return id.kind == kind && id.number == number;
+        default:
+                return id.kind == kind;
         }
-        return false;
 }
 
-/* The first stored fd of that name and @kind (and @group), out of @fds; -ENOENT if none. */
-static int take_kind(StoredFd *fds, size_t n, FdKind kind, int group, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-static int take_kind(StoredFd *fds, size_t n, FdKind kind, int group, const char *fmt, ...) {
+/* The first stored fd of that name and @kind (and @number), out of @s; -ENOENT if none. */
+static int take_kind(Store *s, FdKind kind, int number, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int take_kind(Store *s, FdKind kind, int number, const char *fmt, ...) {
         char name[64];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(name, sizeof(name), fmt, ap);
         va_end(ap);
-        for (size_t i = 0; i < n; i++)
-                if (fds[i].name && strcmp(fds[i].name, name) == 0 && fds[i].fd >= 0 && fd_is(fds[i].fd, kind, group)) {
-                        int fd = fds[i].fd;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->fds[i].name && strcmp(s->fds[i].name, name) == 0 && s->fds[i].fd >= 0 &&
+                    fd_is(s->ids[i], kind, number)) {
+                        int fd = s->fds[i].fd;
 
-                        fds[i].fd = -EBADF;
+                        s->fds[i].fd = -EBADF;
                         return fd;
                 }
         return -ENOENT;
 }
 
-#define take(fds, n, ...) take_kind(fds, n, FD_ANY, 0, __VA_ARGS__)
+#define take(s, ...) take_kind(s, FD_ANY, 0, __VA_ARGS__)
 
-static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
+static int adopt_line(Broker *b, char *line, Store *s) {
         char kind[16], s1[512], s2[512], s3[512];
         uint64_t id, other, since, memlock;
         unsigned long long cur, max;
         unsigned uid, gid, pid, u32;
-        int number, k1, k2;
+        int number, k1, k2, fields;
         size_t i1, i2;
         Lease *l;
         int r;
@@ -428,11 +501,11 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
         if (strcmp(kind, "conn") == 0 &&
             sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s", &id, &uid, &gid, &pid, s1, s2, s3) == 7) {
                 Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid }, *c;
-                int fd = take_kind(fds, n, FD_SOCKET, 0, "vb-c%" PRIu64, id);
-                int pidfd = take_kind(fds, n, FD_NOT_SOCKET, 0, "vb-c%" PRIu64, id);
+                int fd = take_kind(s, FD_SOCKET, 0, "vb-c%" PRIu64, id);
+                int pidfd = take_kind(s, FD_NOT_SOCKET, 0, "vb-c%" PRIu64, id);
 
                 if (pidfd < 0) /* stored by an older broker */
-                        pidfd = take(fds, n, "vb-c%" PRIu64 "-pidfd", id);
+                        pidfd = take(s, "vb-c%" PRIu64 "-pidfd", id);
 
                 unescape(s1, saved.cgroup, sizeof(saved.cgroup));
                 unescape(s2, saved.label, sizeof(saved.label));
@@ -453,10 +526,10 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
             sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu", &id, &other, &since,
                    &memlock, &cur, &max) == 6) {
                 Connection *c;
-                int fd = take_kind(fds, n, FD_CONTAINER, 0, "vb-l%" PRIu64, id);
+                int fd = take_kind(s, FD_CONTAINER, 0, "vb-l%" PRIu64, id);
 
                 if (fd < 0) /* stored by an older broker */
-                        fd = take(fds, n, "vb-l%" PRIu64 "-ctr", id);
+                        fd = take(s, "vb-l%" PRIu64 "-ctr", id);
                 LIST_FOREACH(c, &b->connections, link)
                         if (c->id == other)
                                 break;
@@ -480,11 +553,11 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 return 0;
         }
         if (strcmp(kind, "group") == 0 && sscanf(line, "group %" SCNu64 " %d", &id, &number) == 2) {
-                int fd = take_kind(fds, n, FD_GROUP, number, "vb-l%" PRIu64, id);
+                int fd = take_kind(s, FD_GROUP, number, "vb-l%" PRIu64, id);
                 Group *g;
 
                 if (fd < 0) /* stored by an older broker */
-                        fd = take(fds, n, "vb-l%" PRIu64 "-g%d", id, number);
+                        fd = take(s, "vb-l%" PRIu64 "-g%d", id, number);
                 l = broker_find_lease(b, id);
                 if (!l || fd < 0 || broker_find_group(b, number)) {
                         safe_close(fd);
@@ -518,8 +591,9 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 return r;
         }
         if (strcmp(kind, "eventfd") == 0 &&
-            sscanf(line, "eventfd %" SCNu64 " %zu %zu %d %d %u", &id, &i1, &i2, &k1, &k2, &u32) == 6) {
-                int fd = take(fds, n, "vb-l%" PRIu64 "-d%zu-e%zu", id, i1, i2);
+            (fields = sscanf(line, "eventfd %" SCNu64 " %zu %zu %d %d %u %d", &id, &i1, &i2, &k1, &k2, &u32, &number)) >= 6) {
+                int fd = fields == 7 ? take_kind(s, FD_EVENTFD, number, "vb-l%" PRIu64, id) :
+                                       take(s, "vb-l%" PRIu64 "-d%zu-e%zu", id, i1, i2);
 
                 l = broker_find_lease(b, id);
                 if (!l || i1 >= l->n_devices || fd < 0) {
@@ -529,7 +603,7 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
                 return leased_device_keep_eventfd(&l->devices[i1], fd, k1, k2, u32);
         }
         if (strcmp(kind, "quarantine") == 0 && sscanf(line, "quarantine %d %" SCNu64 " %u", &number, &id, &uid) == 3) {
-                int fd = take(fds, n, "vb-q%d", number);
+                int fd = take_kind(s, FD_GROUP, number, "vb-q%d", number);
                 Group *g;
 
                 if (fd < 0)
@@ -559,47 +633,48 @@ static int adopt_line(Broker *b, char *line, StoredFd *fds, size_t n) {
  * What the store holds once adoption is done: each name with the fds adopted
  * from it, or marked as holding fds we closed (sync_store() drops it then).
  */
-static int note_stored(Broker *b, const StoredFd *fds, const bool *group, size_t n) {
+static int note_stored(Broker *b, const Store *store) {
         forget_stored(b);
-        b->stored = calloc(n + 1, sizeof(*b->stored));
+        b->stored = calloc(store->n + 1, sizeof(*b->stored));
         if (!b->stored)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < store->n; i++) {
+                const StoredFd *fd = &store->fds[i];
                 StoredName *s;
 
-                if (!fds[i].name)
+                if (!fd->name)
                         continue;
-                s = find_stored(b, fds[i].name);
+                s = find_stored(b, fd->name);
                 if (!s) {
                         s = &b->stored[b->n_stored];
-                        *s = (StoredName) { .name = strdup(fds[i].name) };
+                        *s = (StoredName) { .name = strdup(fd->name) };
                         if (!s->name)
                                 return -ENOMEM;
                         b->n_stored++;
                 }
-                if (fds[i].fd >= 0)
+                if (fd->fd >= 0)
                         s->n_fds = SIZE_MAX;
                 else if (s->n_fds != SIZE_MAX)
                         s->n_fds++;
-                s->group = s->group || group[i];
+                s->group = s->group || store->ids[i].kind == FD_GROUP;
         }
         return 0;
 }
 
 int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
-        _cleanup_free_ bool *group = calloc(n + 1, sizeof(bool));
+        _cleanup_free_ FdId *ids = calloc(n + 1, sizeof(FdId));
+        Store store = { .fds = fds, .ids = ids, .n = n };
         FILE *f;
         char line[2048];
         size_t n_leases = 0;
         Connection *c;
         unsigned bad = 0;
-        int number;
 
-        if (!group)
+        if (!ids)
                 return -ENOMEM;
         broker_state_hold(b); /* written once, when all is adopted (a quarantine would write it midway) */
         for (size_t i = 0; i < n; i++)
-                group[i] = fds[i].fd >= 0 && vfio_fd_kind(fds[i].fd, &number) == VFIO_FD_GROUP;
+                ids[i] = fds[i].fd >= 0 ? identify(fds[i].fd) : (FdId) { FD_OTHER };
         f = state_path ? fopen(state_path, "re") : NULL;
         if (f && (!fgets(line, sizeof(line), f) || strcmp(line, "vfio-broker-state 1\n") != 0)) {
                 log_error("%s is not a state file this broker reads: nothing adopted", state_path);
@@ -607,7 +682,7 @@ int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
                 f = NULL;
         }
         while (f && fgets(line, sizeof(line), f))
-                if (adopt_line(b, line, fds, n) < 0)
+                if (adopt_line(b, line, &store) < 0)
                         bad++;
         if (f)
                 fclose(f);
@@ -621,7 +696,7 @@ int persist_adopt(Broker *b, StoredFd *fds, size_t n) {
                 log_notice("restart: adopted %zu lease(s) from the FD store%s", n_leases,
                            bad ? "; some records could not be adopted (see above)" : "");
         /* The store holds what it held: start from there, then write what we have. */
-        if (note_stored(b, fds, group, n) < 0)
+        if (note_stored(b, &store) < 0)
                 log_error("cannot keep track of the FD store: out of memory");
         /* Whatever is left in the store belongs to nothing we know of. */
         for (size_t i = 0; i < n; i++)

@@ -8,7 +8,8 @@
  * After adopting a store an older broker wrote (a name per fd but a
  * connection's socket) it stores each connection and each lease under one
  * name and drops the old names; after adopting its own it has nothing to say,
- * whatever order the fds come back in; a lease that gains a group is sent
+ * whatever order the fds come back in, and each eventfd is the one its record
+ * names by eventfd-id; a lease that gains a group is sent
  * again whole; an fd under a lease's name that adoption let go of makes it
  * drop the name and store it anew; a release is one write of the state file.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -124,6 +126,8 @@ typedef enum Kind {
         CONTAINER,
         GROUP7,
         GROUP9,
+        EVENTFD_A,
+        EVENTFD_B,
 } Kind;
 
 typedef struct Stored {
@@ -149,29 +153,67 @@ static int new_fd(Kind kind) {
                 return vfio_fake_fd(VFIO_FD_GROUP, 7);
         case GROUP9:
                 return vfio_fake_fd(VFIO_FD_GROUP, 9);
+        case EVENTFD_A:
+        case EVENTFD_B:
+                return eventfd(0, EFD_CLOEXEC);
         }
         return -EBADF;
 }
 
-/* One connection with one lease of group 7, from a store holding @stored. */
-static Broker *adopt(const Stored *stored, size_t n) {
-        StoredFd fds[8];
-        BrokerConfig config;
-        Loop *loop = NULL;
-        Broker *b;
+/* The kernel's eventfd-id of @fd, as the state file records it. */
+static int eventfd_id(int fd) {
+        char path[64], line[128];
+        int id = -1;
         FILE *f;
 
-        f = fopen(state, "we");
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+        f = fopen(path, "re");
         CHECK(f);
-        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536\n"
-                   "group 1 7\n", (int) getpid());
-        CHECK(fclose(f) == 0);
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "eventfd-id: %d", &id) == 1)
+                        break;
+        fclose(f);
+        CHECK(id >= 0);
+        return id;
+}
+
+/* What the state file says beyond a connection with a lease of group 7: a device with two eventfds, or not. */
+typedef enum Records {
+        NO_DEVICE,
+        EVENTFDS_BY_NAME,       /* as older brokers wrote them: under names of their own */
+        EVENTFDS_BY_ID,         /* under the lease's name, told apart by eventfd-id */
+} Records;
+
+/* A broker adopting @records from a store holding @stored; the fds made for it in @ret_fds. */
+static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_fds) {
+        StoredFd fds[16];
+        BrokerConfig config;
+        Loop *loop = NULL;
+        int id[2] = { -1, -1 };
+        Broker *b;
+        FILE *f;
 
         CHECK(n <= ELEMENTSOF(fds));
         for (size_t i = 0; i < n; i++) {
                 fds[i] = (StoredFd) { .name = (char *) stored[i].name, .fd = new_fd(stored[i].kind) };
                 CHECK(fds[i].fd >= 0);
+                if (ret_fds)
+                        ret_fds[i] = fds[i].fd;
+                if (stored[i].kind == EVENTFD_A || stored[i].kind == EVENTFD_B)
+                        id[stored[i].kind - EVENTFD_A] = eventfd_id(fds[i].fd);
         }
+        f = fopen(state, "we");
+        CHECK(f);
+        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536\n"
+                   "group 1 7\n", (int) getpid());
+        if (records != NO_DEVICE)
+                fprintf(f, "device 1 0 0000:00:07.0 7 4\n");
+        if (records == EVENTFDS_BY_NAME)
+                fprintf(f, "eventfd 1 0 0 1 2 0\neventfd 1 0 1 2 1 0\n");
+        if (records == EVENTFDS_BY_ID) /* A first, then B */
+                fprintf(f, "eventfd 1 0 0 1 2 0 %d\neventfd 1 0 1 2 1 0 %d\n", id[0], id[1]);
+        CHECK(fclose(f) == 0);
+
         CHECK_EQ_INT(loop_new(&loop), 0);
         broker_config_init(&config);
         config.policy_file = config.policy_dir = "/nonexistent";
@@ -199,32 +241,56 @@ static const Stored own_store[] = {
         { "vb-c1", PIDFD }, { "vb-l1", GROUP7 }, { "vb-c1", SOCKET }, { "vb-l1", CONTAINER },
 };
 
-static void check_adopted(const Stored *stored, size_t n, const Said *said, size_t n_said) {
+static void check_adopted(Records records, const Stored *stored, size_t n, const Said *said, size_t n_said) {
         Listener l;
 
         listen_start(&l);
-        done(adopt(stored, n));
+        done(adopt(records, stored, n, NULL));
         listen_check(&l, said, n_said);
 }
 
 static void test_older_store(void) {
         static const Stored stored[] = {
                 { "vb-c1", SOCKET }, { "vb-c1-pidfd", PIDFD }, { "vb-l1-ctr", CONTAINER }, { "vb-l1-g7", GROUP7 },
+                { "vb-l1-d0-e0", EVENTFD_A }, { "vb-l1-d0-e1", EVENTFD_B },
         };
         static const Said said[] = {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-c1-pidfd", 0 },
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1-ctr", 0 },
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1-g7", 0 },
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1-d0-e0", 0 },
+                { "FDSTOREREMOVE=1\nFDNAME=vb-l1-d0-e1", 0 },
                 { "BARRIER=1", 1 },
                 { "FDSTORE=1\nFDNAME=vb-c1", 2 }, /* systemd keeps the socket it has once and adds the pidfd */
-                { "FDSTORE=1\nFDNAME=vb-l1", 2 },
+                { "FDSTORE=1\nFDNAME=vb-l1", 4 },
         };
 
-        check_adopted(stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
+        check_adopted(EVENTFDS_BY_NAME, stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
 }
 
 static void test_own_store(void) {
-        check_adopted(own_store, ELEMENTSOF(own_store), NULL, 0); /* the store already holds all of it */
+        check_adopted(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL, 0); /* the store already holds all of it */
+}
+
+static void test_eventfds_by_id(void) {
+        static const Stored stored[] = {
+                { "vb-c1", PIDFD }, { "vb-c1", SOCKET }, { "vb-l1", EVENTFD_B }, { "vb-l1", GROUP7 },
+                { "vb-l1", EVENTFD_A }, { "vb-l1", CONTAINER },
+        };
+        int fds[ELEMENTSOF(stored)];
+        const LeasedDevice *d;
+        Listener l;
+        Broker *b;
+
+        listen_start(&l);
+        b = adopt(EVENTFDS_BY_ID, stored, ELEMENTSOF(stored), fds);
+        listen_check(&l, NULL, 0); /* nothing to store anew */
+        d = &broker_find_lease(b, 1)->devices[0];
+        CHECK_EQ_INT(d->n_eventfds, 2);
+        CHECK_EQ_INT(d->eventfds[0].fd, fds[4]); /* A: the record's first eventfd, wherever the store put it */
+        CHECK_EQ_INT(d->eventfds[1].fd, fds[2]);
+        CHECK_EQ_INT(broker_find_lease(b, 1)->container_fd, fds[5]);
+        done(b);
 }
 
 static void test_fd_let_go(void) {
@@ -238,14 +304,14 @@ static void test_fd_let_go(void) {
                 { "FDSTORE=1\nFDNAME=vb-l1", 2 },
         };
 
-        check_adopted(stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
+        check_adopted(NO_DEVICE, stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
 }
 
 static void test_lease_grows(void) {
         static const Said said[] = {
                 { "FDSTORE=1\nFDNAME=vb-l1", 3 }, /* all of them: systemd keeps those it has once */
         };
-        Broker *b = adopt(own_store, ELEMENTSOF(own_store));
+        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
         Listener l;
         Group *g;
 
@@ -263,7 +329,7 @@ static void test_release(void) {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1", 0 },
                 { "BARRIER=1", 1 }, /* group 7 is free once systemd let go of it */
         };
-        Broker *b = adopt(own_store, ELEMENTSOF(own_store));
+        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
         char events[4096];
         size_t n_writes = 0;
         Listener l;
@@ -294,6 +360,7 @@ int main(void) {
         fake_sysfs_add(&fs, "0000:00:09.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 9);
         RUN(test_older_store);
         RUN(test_own_store);
+        RUN(test_eventfds_by_id);
         RUN(test_fd_let_go);
         RUN(test_lease_grows);
         RUN(test_release);
