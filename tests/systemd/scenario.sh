@@ -163,5 +163,18 @@ for d in "$BDF" "$HELD"; do
 done
 echo "systemd: a lease of two groups survived a restart"
 
+# Interrupt eventfds come back as what they were: after a restart alice fetches her INTx lease
+# (trigger and unmask eventfds, under one FD store name with the rest) from the new broker and
+# does DMA on the fetched fds alone; swapped eventfds would never see the completion.
+hold_dma --intx --fetch "$HELD"
+grep -qE '^eventfd( [0-9]+){7}$' /run/vfio-broker/state || { cat /run/vfio-broker/state; fail "no eventfd record names its eventfd-id"; }
+restart restart
+dma_again 2
+grep -q "fetched lease" /tmp/hold.log || fail "the holder did not fetch its lease"
+kill -TERM "$holder"
+wait "$holder" || fail "the release of the INTx lease failed"
+[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release of the INTx lease"
+echo "systemd: interrupt eventfds survived a restart"
+
 echo "systemd: passed"
 exit 0

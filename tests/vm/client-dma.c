@@ -21,7 +21,8 @@
  *                 release the lease over the same connection and exit
  *   --fetch       before releasing: fetch the lease's fds again, close the
  *                 first ones, and do each device's DMA round trip once more
- *                 on the fetched fds alone
+ *                 on the fetched fds alone; with --hold-dma, so on each
+ *                 SIGUSR1 (after a broker restart: the fds it adopted)
  *   --again       after the release, acquire every BDF again at once (a
  *                 group the broker called free must be free), DMA, release
  *   --expect-memlock BYTES
@@ -123,8 +124,9 @@ static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *b
         return 0;
 }
 
-/* Fetch the lease's fds again, drop the first ones, and DMA on the fetched ones. */
-static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **leases, int n, const char *const *bdfs) {
+/* Fetch the lease's fds again, drop the first ones, and DMA on the fetched ones (from @iova on). */
+static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **leases, int n, const char *const *bdfs,
+                       uint64_t iova) {
         const struct vfio_broker_fd *fds;
         vfio_broker_lease *again = NULL;
         size_t want = 1 + (size_t) n * (intx ? 3 : 2);
@@ -140,7 +142,7 @@ static int fetch_again(vfio_broker *b, uint64_t lease_id, vfio_broker_lease **le
         printf("client-dma: fetched lease %llu again: %zu fds; the first ones closed\n",
                (unsigned long long) lease_id, want);
         for (int k = 0; k < n; k++)
-                if (dma_one(b, again, bdfs[k], 0x1000000 * (uint64_t) (k + 1)) != 0)
+                if (dma_one(b, again, bdfs[k], iova + 0x100000 * (uint64_t) k) != 0)
                         return EXIT_FAILURE;
         vfio_broker_lease_free(again);
         return 0;
@@ -276,8 +278,12 @@ int main(int argc, char **argv) {
                 printf("client-dma: holding (pid %d); SIGUSR1: DMA again, SIGTERM: release\n", (int) getpid());
                 fflush(stdout);
                 while (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
-                        for (int k = 0; k < n; k++)
-                                if (dma_one(b, leases[k], argv[i - n + k], 0x2000000 * (uint64_t) round + 0x100000 * (uint64_t) k) != 0)
+                        uint64_t iova = 0x2000000 * (uint64_t) round;
+
+                        if (fetch && fetch_again(b, lease_id, leases, n, (const char *const *) argv + i - n, iova) != 0)
+                                return EXIT_FAILURE;
+                        for (int k = 0; !fetch && k < n; k++)
+                                if (dma_one(b, leases[k], argv[i - n + k], iova + 0x100000 * (uint64_t) k) != 0)
                                         return EXIT_FAILURE;
                         printf("client-dma: DMA round %d passed\n", ++round);
                         fflush(stdout);
@@ -292,7 +298,7 @@ int main(int argc, char **argv) {
         if (fetch) {
                 int first = i - n;
 
-                r = fetch_again(b, lease_id, leases, n, (const char *const *) argv + first);
+                r = fetch_again(b, lease_id, leases, n, (const char *const *) argv + first, 0x1000000);
                 if (r != 0)
                         return r;
         }
