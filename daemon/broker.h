@@ -90,7 +90,7 @@ typedef struct LeaseEventfd {
         int kind;                       /* Vfiobroker__FdKind: FD_IRQ or FD_UNMASK */
         int irq_type;                   /* Vfiobroker__IrqType */
         uint32_t vector;
-        int id;                         /* the kernel's eventfd-id (fdinfo) once persist.c read it; -1: not yet */
+        int id;                         /* the kernel's eventfd-id (fdinfo) once persist.c read it; -1: not yet, -2: none */
 } LeaseEventfd;
 
 typedef struct LeasedDevice {

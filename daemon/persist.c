@@ -206,8 +206,11 @@ static int collect_lease(const Connection *c, Lease *l, WantList *w, FILE *f) {
                 for (size_t k = 0; k < d->n_eventfds; k++) {
                         LeaseEventfd *e = &d->eventfds[k];
 
-                        if (e->id < 0)
-                                e->id = eventfd_id(e->fd);
+                        if (e->id == -1) {
+                                int id = eventfd_id(e->fd);
+
+                                e->id = id >= 0 ? id : -2; /* -2: the kernel shows none */
+                        }
                         fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32, l->id, i, k, e->kind, e->irq_type,
                                 e->vector);
                         if (e->id >= 0) {
