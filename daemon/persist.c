@@ -319,7 +319,7 @@ static int sync_store(Broker *b, const WantList *w) {
 
                 if (s && !dropped[s - b->stored] && s->n_fds >= w->items[i].n_fds)
                         continue;
-                snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", w->items[i].name);
+                snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", w->items[i].name);
                 r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds, (unsigned) w->items[i].n_fds);
                 if (r <= 0)
                         log_warning("cannot keep %s in the FD store: %s; a restart would lose it",

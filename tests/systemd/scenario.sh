@@ -137,6 +137,26 @@ journalctl --no-pager MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f | tail -n 1
 journalctl --no-pager -o verbose MESSAGE_ID=7d84da23683c41e28386001d994f2896 | grep -q 'VFIO_BROKER_RESULT=client gone' ||
 	fail "no release record for the client that died"
 
+# A client that dies while no broker runs (between a crash and the restart 3 s later): the
+# next broker still adopts its connection (the FD store does not drop the socket on hangup,
+# FDPOLL=0), sees it gone and releases and resets as for any client that dies.
+mkdir -p /run/systemd/system/vfio-brokerd.service.d
+printf '[Service]\nRestartSec=3\n' >/run/systemd/system/vfio-brokerd.service.d/gap.conf
+systemctl daemon-reload
+hold_dma
+old=$(broker_pid)
+systemctl kill -s SIGKILL vfio-brokerd.service
+kill -9 "$holder"
+wait "$holder" 2>/dev/null
+wait_active "$old"
+wait_state "$HELD" free 50 "after its client died while no broker ran"
+journalctl --no-pager -o verbose _PID="$(broker_pid)" MESSAGE_ID=7d84da23683c41e28386001d994f2896 |
+	grep -q 'VFIO_BROKER_RESULT=client gone' || fail "the new broker did not release the lease of the client that died in the gap"
+journalctl --no-pager _PID="$(broker_pid)" MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f | tail -n 1
+rm /run/systemd/system/vfio-brokerd.service.d/gap.conf
+systemctl daemon-reload
+echo "systemd: a client that died while no broker ran was released by the next one"
+
 # A quarantined group (a child kept the device fd) stays quarantined across a restart, and is
 # freed by the new broker once the child dies.
 runas 1000 1000 client-dma --fork-child "$HELD" >/tmp/fork.log 2>&1 </dev/null || { cat /tmp/fork.log; fail "client-dma --fork-child"; }

@@ -261,8 +261,8 @@ static void test_older_store(void) {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1-d0-e0", 0 },
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1-d0-e1", 0 },
                 { "BARRIER=1", 1 },
-                { "FDSTORE=1\nFDNAME=vb-c1", 2 }, /* systemd keeps the socket it has once and adds the pidfd */
-                { "FDSTORE=1\nFDNAME=vb-l1", 4 },
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-c1", 2 }, /* systemd keeps the socket it has once and adds the pidfd */
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 4 },
         };
 
         check_adopted(EVENTFDS_BY_NAME, stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
@@ -301,7 +301,7 @@ static void test_fd_let_go(void) {
         static const Said said[] = {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-l1", 0 }, /* or systemd would keep group 9 open */
                 { "BARRIER=1", 1 },
-                { "FDSTORE=1\nFDNAME=vb-l1", 2 },
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 2 },
         };
 
         check_adopted(NO_DEVICE, stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
@@ -309,7 +309,7 @@ static void test_fd_let_go(void) {
 
 static void test_lease_grows(void) {
         static const Said said[] = {
-                { "FDSTORE=1\nFDNAME=vb-l1", 3 }, /* all of them: systemd keeps those it has once */
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 3 }, /* all of them: systemd keeps those it has once */
         };
         Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
         Listener l;
