@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,19 +161,12 @@ static void unescape(const char *in, char *out, size_t size) {
 
 /* The kernel's eventfd-id of @fd (unique while the eventfd lives), -1 if not an eventfd or too old a kernel. */
 static int eventfd_id(int fd) {
-        char path[64], line[128];
-        int id = -1;
-        FILE *f;
+        char path[64];
+        long long id;
 
         snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        f = fopen(path, "re");
-        if (!f)
-                return -1;
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "eventfd-id: %d", &id) == 1)
-                        break;
-        fclose(f);
-        return id;
+        id = proc_number(path, "eventfd-id", 10);
+        return id >= 0 && id <= INT_MAX ? (int) id : -1;
 }
 
 /*

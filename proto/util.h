@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -53,3 +55,22 @@ static inline bool pidfd_alive(int pidfd) {
                 if (*p)                                         \
                         func(*p);                               \
         }
+
+/* The number after "@key:" on a line of the /proc file @path (fdinfo, status, ...), in @base; -1 if none. */
+static inline long long proc_number(const char *path, const char *key, int base) {
+        size_t len = strlen(key);
+        long long n = -1;
+        char line[256];
+        FILE *f;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, key, len) == 0 && line[len] == ':') {
+                        n = strtoll(line + len + 1, NULL, base);
+                        break;
+                }
+        fclose(f);
+        return n;
+}

@@ -162,19 +162,13 @@ static int new_fd(Kind kind) {
 
 /* The kernel's eventfd-id of @fd, as the state file records it. */
 static int eventfd_id(int fd) {
-        char path[64], line[128];
-        int id = -1;
-        FILE *f;
+        char path[64];
+        long long id;
 
         snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        f = fopen(path, "re");
-        CHECK(f);
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "eventfd-id: %d", &id) == 1)
-                        break;
-        fclose(f);
+        id = proc_number(path, "eventfd-id", 10);
         CHECK(id >= 0);
-        return id;
+        return (int) id;
 }
 
 /* What the state file says beyond a connection with a lease of group 7: a device with two eventfds, or not. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "util.h"
 #include "vfio-fake.h"
 
 #define TAG_CONTAINER 1u
@@ -34,18 +35,11 @@ int vfio_fake_fd(VfioFdKind kind, int group) {
 }
 
 VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
-        unsigned long long count = 0;
-        char path[64], line[128];
-        FILE *f;
+        char path[64];
+        long long count;
 
         snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        f = fopen(path, "re");
-        if (!f)
-                return VFIO_FD_OTHER;
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "eventfd-count: %llx", &count) == 1)
-                        break;
-        fclose(f);
+        count = proc_number(path, "eventfd-count", 16);
         if (count == TAG_CONTAINER)
                 return VFIO_FD_CONTAINER;
         if (count >= TAG_GROUP && count < 2 * TAG_GROUP) {
