@@ -54,6 +54,9 @@
 #include "util.h"
 #include "vfio.h"
 
+/* What one FDSTORE message carries at most: the kernel takes 253 fds per message. */
+#define FDS_PER_MESSAGE 250
+
 /* How long a release waits for systemd to close a group fd it dropped from the store. */
 #define BARRIER_TIMEOUT_USEC (1000 * 1000ULL)
 
@@ -314,10 +317,17 @@ static int sync_store(Broker *b, const WantList *w) {
                 if (s && !dropped[s - b->stored] && s->n_fds >= w->items[i].n_fds)
                         continue;
                 snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", w->items[i].name);
-                r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds, (unsigned) w->items[i].n_fds);
-                if (r <= 0)
-                        log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
-                                    w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
+                /* In parts if need be: systemd adds up the fds sent under one name. */
+                for (size_t k = 0; k < w->items[i].n_fds; k += FDS_PER_MESSAGE) {
+                        size_t n = w->items[i].n_fds - k < FDS_PER_MESSAGE ? w->items[i].n_fds - k : FDS_PER_MESSAGE;
+
+                        r = sd_pid_notify_with_fds(0, 0, msg, w->items[i].fds + k, (unsigned) n);
+                        if (r <= 0) {
+                                log_warning("cannot keep %s in the FD store: %s; a restart would lose it",
+                                            w->items[i].name, r < 0 ? strerror(-r) : "no service manager");
+                                break;
+                        }
+                }
         }
         free(dropped);
 

@@ -9,7 +9,8 @@
  * connection's socket) it stores each connection and each lease under one
  * name and drops the old names; after adopting its own it has nothing to say,
  * whatever order the fds come back in, and each eventfd is the one its record
- * names by eventfd-id; a lease that gains a group is sent
+ * names by eventfd-id; a lease of more fds than one message carries is sent
+ * in parts; a lease that gains a group is sent
  * again whole; an fd under a lease's name that adoption let go of makes it
  * drop the name and store it anew; a release is one write of the state file.
  */
@@ -62,7 +63,7 @@ static void *listen_notify(void *userdata) {
         while (poll(&p, 1, 300) > 0) {
                 union {
                         struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int) * 16)];
+                        char buf[CMSG_SPACE(sizeof(int) * 253)];
                 } control;
                 char *text = l->text[l->n_heard < MAX_HEARD ? l->n_heard : MAX_HEARD - 1];
                 struct iovec iov = { .iov_base = text, .iov_len = sizeof(l->text[0]) - 1 };
@@ -317,6 +318,26 @@ static void test_lease_grows(void) {
         done(b);
 }
 
+static void test_big_lease(void) {
+        static const Said said[] = {
+                /* container, group and 300 eventfds: more than one message may carry */
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 250 },
+                { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 52 },
+        };
+        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        Lease *lease = broker_find_lease(b, 1);
+        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = vfio_fake_fd(VFIO_FD_OTHER, 0) };
+        Listener l;
+
+        CHECK_EQ_INT(lease_add_device(lease, &d), 0);
+        for (uint32_t k = 0; k < 300; k++)
+                CHECK_EQ_INT(leased_device_keep_eventfd(&lease->devices[0], eventfd(0, EFD_CLOEXEC), 1, 2, k), 0);
+        listen_start(&l);
+        broker_state_changed(b);
+        listen_check(&l, said, ELEMENTSOF(said));
+        done(b);
+}
+
 static void test_release(void) {
         static const Said said[] = {
                 { "FDSTOREREMOVE=1\nFDNAME=vb-c1", 0 },
@@ -357,6 +378,7 @@ int main(void) {
         RUN(test_eventfds_by_id);
         RUN(test_fd_let_go);
         RUN(test_lease_grows);
+        RUN(test_big_lease);
         RUN(test_release);
         fake_sysfs_done(&fs);
         unlink(state);
