@@ -3,16 +3,16 @@
  * What a broker tells the FD store (daemon/persist.c), with a datagram socket
  * of ours as $NOTIFY_SOCKET and a thread of ours answering it as systemd
  * would (a barrier's fd is closed at once).  The kernel side is vfio-fake.c,
- * whose fds say what they stand for, as the real ones do by their path.
+ * whose fds say what they stand for, as the real ones do by their device.
  *
  * After adopting a store an older broker wrote (a name per fd but a
  * connection's socket) it stores each connection and each lease under one
  * name and drops the old names; after adopting its own it has nothing to say,
  * whatever order the fds come back in, and each eventfd is the one its record
- * names by eventfd-id; a lease of more fds than one message carries is sent
- * in parts; a lease that gains a group is sent
- * again whole; an fd under a lease's name that adoption let go of makes it
- * drop the name and store it anew; a release is one write of the state file.
+ * names by eventfd-id.  An fd under a lease's name that adoption let go of
+ * makes it drop the name and store it anew; a lease that gains a group is
+ * sent again whole, and one of more fds than a message carries in parts; a
+ * release is one write of the state file.
  */
 #include <errno.h>
 #include <limits.h>
