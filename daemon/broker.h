@@ -173,6 +173,7 @@ struct Broker {
         /* Restarts that keep leases (persist.c): */
         bool persist;                   /* under systemd: fds go to its FD store, leases to the state file */
         bool keep_leases;               /* exiting for a restart: leave every lease to the FD store */
+        bool stopping;                  /* exiting for good: every lease ends ("broker stopped") */
         struct StoredName *stored;      /* the names in the FD store (persist.c) */
         size_t n_stored;
         unsigned state_hold;            /* > 0: changes wait for broker_state_unhold() */

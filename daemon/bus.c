@@ -4,7 +4,8 @@
  * fd is watched for reading (and for writing while sd-bus has output queued)
  * and sd_bus_process() runs until it has nothing left.  The only calls the
  * daemon makes itself (Hello, RequestName) are asynchronous: a bus that does
- * not answer never holds up the clients.
+ * not answer never holds up the clients.  The one exception is asking the
+ * service manager, on the way out, whether a restart follows (at most 1 s).
  *
  * Without a bus, at start or when it goes away (dbus-daemon restarted), the
  * daemon connects again after 1 s, then after twice as long each time, up to
@@ -27,6 +28,7 @@
 #include "util.h"
 
 #define RECONNECT_FIRST_USEC 1000000ULL
+#define ASK_MANAGER_USEC 1000000ULL
 #define RECONNECT_MAX_USEC 60000000ULL
 
 struct Bus {
@@ -403,6 +405,39 @@ int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus 
         }
         *ret = b;
         return 0;
+}
+
+int bus_restart_pending(Bus *b) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *unit_reply = NULL, *job_reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *type = NULL;
+        const char *unit, *job;
+        uint32_t job_id;
+        int r;
+
+        if (!b || !b->bus)
+                return -ENOTCONN;
+        r = sd_bus_set_method_call_timeout(b->bus, ASK_MANAGER_USEC);
+        if (r >= 0)
+                r = sd_bus_call_method(b->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error, &unit_reply, "u",
+                                       (uint32_t) getpid());
+        if (r >= 0)
+                r = sd_bus_message_read(unit_reply, "o", &unit);
+        if (r >= 0)
+                r = sd_bus_get_property(b->bus, "org.freedesktop.systemd1", unit, "org.freedesktop.systemd1.Unit", "Job",
+                                        &error, &job_reply, "(uo)");
+        if (r >= 0)
+                r = sd_bus_message_read(job_reply, "(uo)", &job_id, &job);
+        if (r < 0)
+                return r;
+        if (job_id == 0)
+                return 0; /* stopped without a job (systemctl kill): nothing starts it again */
+        r = sd_bus_get_property_string(b->bus, "org.freedesktop.systemd1", job, "org.freedesktop.systemd1.Job",
+                                       "JobType", &error, &type);
+        if (r < 0)
+                return r;
+        return strcmp(type, "restart") == 0;
 }
 
 Bus *bus_free(Bus *b) {

@@ -23,3 +23,11 @@ typedef int (*BusReloadFn)(void *userdata, char *error, size_t size);
 /* Connect to the system bus and take the name, now or (without a bus) later; -ENOMEM only. */
 int bus_new(Broker *broker, Loop *loop, BusReloadFn reload, void *userdata, Bus **ret);
 Bus *bus_free(Bus *bus);
+
+/*
+ * Whether the service manager will start this service again once it has
+ * stopped (a restart job is queued for its unit): 1 yes, 0 no (a stop, or no
+ * job at all: the FD store goes with the service), -errno when that cannot be
+ * told (no bus, no answer within 1 s).
+ */
+int bus_restart_pending(Bus *bus);

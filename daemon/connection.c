@@ -420,7 +420,7 @@ Connection *connection_free(Connection *c) {
                 if (c->broker->keep_leases)
                         lease_abandon(l);
                 else
-                        lease_release(l, "client gone");
+                        lease_release(l, c->broker->stopping ? "broker stopped" : "client gone");
         }
         broker_state_unhold(c->broker);
         source_free(c->io);

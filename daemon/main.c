@@ -104,13 +104,26 @@ static void on_reload(Source *s, int signo, void *userdata) {
         (void) reload(userdata, error, sizeof(error));
 }
 
+/* The admin API; asked on SIGTERM whether a restart follows. */
+static Bus *bus;
+
 static void on_terminate(Source *s, int signo, void *userdata) {
         Broker *b = userdata;
+        int r = 0;
 
-        log_info("signal %d: stopping%s", signo, b->persist ? "; the leases stay in the FD store for the next start" : "");
         service_notify("STOPPING=1");
-        /* Under systemd, leave every lease as it is: a restart takes them back. */
-        b->keep_leases = b->persist;
+        /* Under systemd a restart takes every lease back from the FD store; so may a stop we cannot tell from one. */
+        if (b->persist) {
+                r = bus_restart_pending(bus);
+                b->keep_leases = r != 0;
+        }
+        b->stopping = !b->keep_leases;
+        if (b->keep_leases)
+                log_info("signal %d: stopping; the leases stay in the FD store for the next start%s%s", signo,
+                         r < 0 ? " (whether one follows cannot be told: " : "", r < 0 ? strerror(-r) : "");
+        else
+                log_info("signal %d: stopping; every lease ends%s", signo,
+                         b->persist ? " (no restart follows: the service manager drops its FD store)" : "");
         loop_exit(b->loop);
 }
 
@@ -153,7 +166,6 @@ int main(int argc, char **argv) {
         PolicyError err = {};
         Broker *broker = NULL;
         Loop *loop = NULL;
-        Bus *bus = NULL;
         StoredFd *stored = NULL;
         size_t n_stored = 0;
         const char *state_file = VFIO_BROKER_STATE_FILE;
@@ -276,9 +288,15 @@ out:
         source_free(sigint);
         source_free(sighup);
         source_free(watchdog);
-        bus_free(bus);
-        if (broker)
-                persist_disable(broker);
+        bus = bus_free(bus);
+        if (broker && broker->persist) {
+                if (broker->stopping)
+                        persist_end(broker); /* nothing stays for a next start */
+                else {
+                        broker->keep_leases = true; /* failed: a restart may take them back */
+                        persist_disable(broker);
+                }
+        }
         broker_free(broker);
         for (size_t i = 0; i < n_stored; i++)
                 free(stored[i].name);

@@ -412,6 +412,12 @@ void persist_disable(Broker *b) {
         b->persist = false;
 }
 
+void persist_end(Broker *b) {
+        if (state_path && unlink(state_path) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s: %s; the next start will find leases gone", state_path, strerror(errno));
+        persist_disable(b);
+}
+
 /* ---- adoption ---- */
 
 typedef enum FdKind {

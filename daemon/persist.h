@@ -27,4 +27,8 @@ int persist_enable(Broker *b, const char *state_file);
 /* Adopt what the state file names among @fds (the fds systemd passed back); closes every fd it does not use. */
 int persist_adopt(Broker *b, StoredFd *fds, size_t n_fds);
 
+/* Stop keeping the store and the state file up to date (what they hold stays for a restart). */
 void persist_disable(Broker *b);
+
+/* Likewise, for a stop no restart follows: the state file goes (systemd drops its FD store). */
+void persist_end(Broker *b);

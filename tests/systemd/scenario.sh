@@ -196,5 +196,20 @@ wait "$holder" || fail "the release of the INTx lease failed"
 [ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release of the INTx lease"
 echo "systemd: interrupt eventfds survived a restart"
 
+# systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
+# way out (a RELEASE record each, "broker stopped") and removes the state file; the next start
+# adopts nothing, and the group is free once the client lets go of it.
+hold_dma
+old=$(broker_pid)
+systemctl stop vfio-brokerd.service || fail "systemctl stop"
+journalctl --no-pager -o verbose _PID="$old" MESSAGE_ID=7d84da23683c41e28386001d994f2896 |
+	grep -q 'VFIO_BROKER_RESULT=broker stopped' || fail "no release record for the lease when the broker stopped"
+[ ! -e /run/vfio-broker/state ] || { cat /run/vfio-broker/state; fail "the state file outlived a stop"; }
+kill -9 "$holder"
+wait "$holder" 2>/dev/null
+wait_state "$HELD" free 30 "after a stop and the client's exit"
+journalctl --no-pager _PID="$(broker_pid)" | grep -q 'adopted' && fail "a start after a stop adopted something"
+echo "systemd: a stop ended every lease"
+
 echo "systemd: passed"
 exit 0
