@@ -26,7 +26,7 @@
  * the container as vb-lID-ctr, each group as vb-lLEASE-gNUMBER and each
  * eventfd under its own name; adoption still reads those and stores them
  * anew.
-
+ *
  * Device fds are not stored: an open device fd anywhere keeps its group from
  * being detached, and systemd drops a stored fd only some time after it is
  * told to.  A new broker opens the devices again through the stored group fd.
@@ -66,7 +66,8 @@ static char *state_path;
 
 /*
  * One name in the store and its fds: a connection's socket and pidfd, a
- * lease's container and groups, or one fd.  @group: one of them is a group.
+ * lease's container, groups and eventfds, or one fd.  @group: one of them
+ * is a group.
  */
 typedef struct Want {
         char name[64];
