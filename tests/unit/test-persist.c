@@ -302,20 +302,39 @@ static void test_fd_let_go(void) {
         check_adopted(NO_DEVICE, stored, ELEMENTSOF(stored), said, ELEMENTSOF(said));
 }
 
+/* Adopt the own store, let @change grow the lease: the broker must then say @said, and nothing more. */
+static void check_growth(void (*change)(Broker *b, Lease *l), const Said *said, size_t n_said) {
+        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        Listener l;
+
+        listen_start(&l);
+        change(b, broker_find_lease(b, 1));
+        broker_state_changed(b);
+        listen_check(&l, said, n_said);
+        done(b);
+}
+
+static void add_group9(Broker *b, Lease *lease) {
+        Group *g;
+
+        CHECK_EQ_INT(group_new(b, 9, vfio_fake_fd(VFIO_FD_GROUP, 9), NULL, 0, &g), 0);
+        CHECK_EQ_INT(lease_add_group(lease, g), 0);
+}
+
 static void test_lease_grows(void) {
         static const Said said[] = {
                 { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 3 }, /* all of them: systemd keeps those it has once */
         };
-        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
-        Listener l;
-        Group *g;
 
-        listen_start(&l);
-        CHECK_EQ_INT(group_new(b, 9, vfio_fake_fd(VFIO_FD_GROUP, 9), NULL, 0, &g), 0);
-        CHECK_EQ_INT(lease_add_group(broker_find_lease(b, 1), g), 0);
-        broker_state_changed(b);
-        listen_check(&l, said, ELEMENTSOF(said));
-        done(b);
+        check_growth(add_group9, said, ELEMENTSOF(said));
+}
+
+static void add_300_eventfds(Broker *b, Lease *lease) {
+        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = vfio_fake_fd(VFIO_FD_OTHER, 0) };
+
+        CHECK_EQ_INT(lease_add_device(lease, &d), 0);
+        for (uint32_t k = 0; k < 300; k++)
+                CHECK_EQ_INT(leased_device_keep_eventfd(&lease->devices[0], eventfd(0, EFD_CLOEXEC), 1, 2, k), 0);
 }
 
 static void test_big_lease(void) {
@@ -324,18 +343,8 @@ static void test_big_lease(void) {
                 { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 250 },
                 { "FDSTORE=1\nFDPOLL=0\nFDNAME=vb-l1", 52 },
         };
-        Broker *b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
-        Lease *lease = broker_find_lease(b, 1);
-        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = vfio_fake_fd(VFIO_FD_OTHER, 0) };
-        Listener l;
 
-        CHECK_EQ_INT(lease_add_device(lease, &d), 0);
-        for (uint32_t k = 0; k < 300; k++)
-                CHECK_EQ_INT(leased_device_keep_eventfd(&lease->devices[0], eventfd(0, EFD_CLOEXEC), 1, 2, k), 0);
-        listen_start(&l);
-        broker_state_changed(b);
-        listen_check(&l, said, ELEMENTSOF(said));
-        done(b);
+        check_growth(add_300_eventfds, said, ELEMENTSOF(said));
 }
 
 static void test_release(void) {
