@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sysfs.h"
 #include "util.h"
 
 int vfio_container_open(int *ret_fd) {
@@ -45,8 +46,7 @@ int vfio_container_set_iommu(int container_fd) {
  * start of the unit has one of its own.
  */
 VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
-        char link[64], target[PATH_MAX];
-        char *name, *parent;
+        char link[64], target[PATH_MAX], name[16], parent[16];
         struct stat st;
         ssize_t n;
 
@@ -58,18 +58,15 @@ VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
                 return VFIO_FD_OTHER;
         target[n] = 0;
         /* .../devices/virtual/misc/vfio or .../devices/virtual/vfio/NUMBER */
-        name = strrchr(target, '/');
-        if (!name || name == target)
+        if (parse_link_name(target, name, sizeof(name)) < 0 || !strrchr(target, '/'))
                 return VFIO_FD_OTHER;
-        *name++ = 0;
-        parent = strrchr(target, '/');
-        parent = parent ? parent + 1 : target;
+        *strrchr(target, '/') = 0;
+        if (parse_link_name(target, parent, sizeof(parent)) < 0)
+                return VFIO_FD_OTHER;
         if (strcmp(parent, "misc") == 0 && strcmp(name, "vfio") == 0)
                 return VFIO_FD_CONTAINER;
-        if (strcmp(parent, "vfio") == 0 && *name && strlen(name) <= 9 && strspn(name, "0123456789") == strlen(name)) {
-                *ret_group = atoi(name);
+        if (strcmp(parent, "vfio") == 0 && parse_group_link(name, ret_group) >= 0)
                 return VFIO_FD_GROUP;
-        }
         return VFIO_FD_OTHER;
 }
 
