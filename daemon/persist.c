@@ -288,14 +288,11 @@ static void forget_stored(Broker *b) {
  * has closed its copy: until then nobody can open the group.
  */
 static int sync_store(Broker *b, const WantList *w) {
-        bool dropped_group = false, *dropped;
+        bool dropped_group = false;
         StoredName *names;
         char msg[128];
         int r;
 
-        dropped = calloc(b->n_stored + 1, sizeof(bool));
-        if (!dropped)
-                return -ENOMEM;
         for (size_t i = 0; i < b->n_stored; i++) {
                 const Want *want = find_want(w, b->stored[i].name);
 
@@ -303,7 +300,7 @@ static int sync_store(Broker *b, const WantList *w) {
                         continue;
                 snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", b->stored[i].name);
                 (void) sd_notify(0, msg);
-                dropped[i] = true;
+                b->stored[i].n_fds = 0; /* the store holds nothing under it now */
                 dropped_group = dropped_group || b->stored[i].group;
         }
         if (dropped_group) {
@@ -315,7 +312,7 @@ static int sync_store(Broker *b, const WantList *w) {
         for (size_t i = 0; i < w->n; i++) {
                 const StoredName *s = find_stored(b, w->items[i].name);
 
-                if (s && !dropped[s - b->stored] && s->n_fds >= w->items[i].n_fds)
+                if (s && s->n_fds >= w->items[i].n_fds)
                         continue;
                 snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", w->items[i].name);
                 /* In parts if need be: systemd adds up the fds sent under one name. */
@@ -330,7 +327,6 @@ static int sync_store(Broker *b, const WantList *w) {
                         }
                 }
         }
-        free(dropped);
 
         names = calloc(w->n + 1, sizeof(*names));
         if (!names)
