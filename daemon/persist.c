@@ -165,11 +165,8 @@ static void unescape(const char *in, char *out, size_t size) {
 
 /* The kernel's eventfd-id of @fd (unique while the eventfd lives), -1 if not an eventfd or too old a kernel. */
 static int eventfd_id(int fd) {
-        char path[64];
-        long long id;
+        long long id = fdinfo_number(fd, "eventfd-id", 10);
 
-        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        id = proc_number(path, "eventfd-id", 10);
         return id >= 0 && id <= INT_MAX ? (int) id : -1;
 }
 

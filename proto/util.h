@@ -56,13 +56,14 @@ static inline bool pidfd_alive(int pidfd) {
                         func(*p);                               \
         }
 
-/* The number after "@key:" on a line of the /proc file @path (fdinfo, status, ...), in @base; -1 if none. */
-static inline long long proc_number(const char *path, const char *key, int base) {
+/* The number after "@key:" on a line of /proc/self/fdinfo/@fd (eventfd-id, ...), in @base; -1 if none. */
+static inline long long fdinfo_number(int fd, const char *key, int base) {
         size_t len = strlen(key);
         long long n = -1;
-        char line[256];
+        char path[64], line[256];
         FILE *f;
 
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
         f = fopen(path, "re");
         if (!f)
                 return -1;

@@ -163,11 +163,8 @@ static int new_fd(Kind kind) {
 
 /* The kernel's eventfd-id of @fd, as the state file records it. */
 static int eventfd_id(int fd) {
-        char path[64];
-        long long id;
+        long long id = fdinfo_number(fd, "eventfd-id", 10);
 
-        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        id = proc_number(path, "eventfd-id", 10);
         CHECK(id >= 0);
         return (int) id;
 }

@@ -35,11 +35,8 @@ int vfio_fake_fd(VfioFdKind kind, int group) {
 }
 
 VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
-        char path[64];
-        long long count;
+        long long count = fdinfo_number(fd, "eventfd-count", 16);
 
-        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-        count = proc_number(path, "eventfd-count", 16);
         if (count == TAG_CONTAINER)
                 return VFIO_FD_CONTAINER;
         if (count >= TAG_GROUP && count < 2 * TAG_GROUP) {
