@@ -60,10 +60,27 @@ static void test_roundtrip(void) {
         CHECK(!bdf_equal(&a, &b));
 }
 
+/* bdf_format() writes by hand what "%04x:%02x:%02x.%x" would: compare over every bus, slot and function. */
+static void test_format_matches_printf(void) {
+        static const uint16_t domains[] = { 0, 1, 0x10, 0xabcd, 0xffff };
+        char buf[BDF_STRLEN + 1], want[BDF_STRLEN + 1];
+
+        for (size_t d = 0; d < sizeof(domains) / sizeof(domains[0]); d++)
+                for (unsigned bus = 0; bus <= 0xff; bus++)
+                        for (unsigned slot = 0; slot <= 0x1f; slot++)
+                                for (unsigned fn = 0; fn <= 7; fn++) {
+                                        Bdf b = { domains[d], (uint8_t) bus, (uint8_t) slot, (uint8_t) fn };
+
+                                        snprintf(want, sizeof(want), "%04x:%02x:%02x.%x", domains[d], bus, slot, fn);
+                                        CHECK_EQ_STR(bdf_format(&b, buf), want);
+                                }
+}
+
 int main(void) {
         RUN(test_parse_full);
         RUN(test_parse_short);
         RUN(test_parse_rejects);
         RUN(test_roundtrip);
+        RUN(test_format_matches_printf);
         return 0;
 }
