@@ -9,6 +9,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #include <systemd/sd-journal.h>
 
 int log_max_level = LOG_INFO;
@@ -49,90 +51,110 @@ static bool journal(void) {
         return use_journal;
 }
 
-/* One write per line: stderr is unbuffered, and lines must not interleave. */
-static void console_line(int level, const char *message) {
-        char line[2048];
-        int n;
+/*
+ * A record's text goes into a Line after room for either target's prefix
+ * ("<6>" or "MESSAGE="), which is then written in front of it in place: the
+ * record is formatted once, by one vsnprintf, and not copied.
+ */
+#define HEAD_SIZE 8 /* strlen("MESSAGE=") */
+#define TEXT_SIZE 2048
 
-        n = snprintf(line, sizeof(line) - 1, "<%d>%s", level, message);
-        if (n < 0)
-                return;
-        if (n > (int) sizeof(line) - 2)
-                n = (int) sizeof(line) - 2;
-        line[n++] = '\n';
-        fwrite(line, 1, (size_t) n, stderr);
+typedef struct Line {
+        char buf[HEAD_SIZE + TEXT_SIZE];
+} Line;
+
+#define LINE_TEXT(l) ((l)->buf + HEAD_SIZE)
+
+/* One write per line: stderr is unbuffered, and lines must not interleave. */
+static void console_line(int level, Line *l, size_t len) {
+        char *start = LINE_TEXT(l) - 3;
+
+        start[0] = '<';
+        start[1] = (char) ('0' + (level & 7));
+        start[2] = '>';
+        start[3 + len] = '\n'; /* over the NUL: no longer a C string */
+        fwrite(start, 1, 3 + len + 1, stderr);
 }
 
-/* Room for the fields of one journal entry, each "NAME=value". */
+/* The fields of one journal entry, each "NAME=value"; MESSAGE points into the Line. */
 typedef struct Entry {
         struct iovec iov[16];
         char text[16][512];
         size_t n;
 } Entry;
 
-static void entry_add(Entry *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void entry_add(Entry *e, const char *fmt, ...) {
-        va_list ap;
-        int n;
+/* "NAME=value", the value cut to fit. */
+static void entry_add(Entry *e, const char *field, const char *value) {
+        size_t n = strlen(field), m;
 
-        if (e->n >= sizeof(e->iov) / sizeof(e->iov[0]))
+        if (e->n >= ELEMENTSOF(e->iov))
                 return;
-        va_start(ap, fmt);
-        n = vsnprintf(e->text[e->n], sizeof(e->text[0]), fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return;
-        if (n >= (int) sizeof(e->text[0]))
-                n = (int) sizeof(e->text[0]) - 1;
-        e->iov[e->n] = (struct iovec) { .iov_base = e->text[e->n], .iov_len = (size_t) n };
+        m = strnlen(value, sizeof(e->text[0]) - n);
+        memcpy(e->text[e->n], field, n);
+        memcpy(e->text[e->n] + n, value, m);
+        e->iov[e->n] = (struct iovec) { .iov_base = e->text[e->n], .iov_len = n + m };
         e->n++;
 }
 
-static void emit(int level, const AuditRecord *a, const char *message) {
+static void entry_add_number(Entry *e, const char *field, unsigned long long v) {
+        char digits[24], *s = digits + sizeof(digits) - 1;
+
+        *s = 0;
+        do
+                *--s = (char) ('0' + v % 10);
+        while (v /= 10);
+        entry_add(e, field, s);
+}
+
+static void emit(int level, const AuditRecord *a, Line *l, size_t len) {
         Entry e;
 
         if (!journal()) {
-                console_line(level, message);
+                console_line(level, l, len);
                 return;
         }
-        e.n = 0;
-        entry_add(&e, "MESSAGE=%s", message);
-        entry_add(&e, "PRIORITY=%d", level);
-        entry_add(&e, "SYSLOG_IDENTIFIER=vfio-brokerd");
+        memcpy(l->buf, "MESSAGE=", HEAD_SIZE);
+        e.iov[0] = (struct iovec) { .iov_base = l->buf, .iov_len = HEAD_SIZE + len };
+        e.n = 1;
+        entry_add_number(&e, "PRIORITY=", (unsigned) level);
+        entry_add(&e, "SYSLOG_IDENTIFIER=", "vfio-brokerd");
         if (a) {
-                entry_add(&e, "MESSAGE_ID=%s", a->message_id);
+                entry_add(&e, "MESSAGE_ID=", a->message_id);
                 if (a->lease)
-                        entry_add(&e, "VFIO_BROKER_LEASE=%llu", (unsigned long long) a->lease);
+                        entry_add_number(&e, "VFIO_BROKER_LEASE=", a->lease);
                 if (a->has_client) {
-                        entry_add(&e, "VFIO_BROKER_UID=%u", (unsigned) a->uid);
-                        entry_add(&e, "VFIO_BROKER_PID=%u", (unsigned) a->pid);
+                        entry_add_number(&e, "VFIO_BROKER_UID=", a->uid);
+                        entry_add_number(&e, "VFIO_BROKER_PID=", (unsigned) a->pid);
                 }
                 if (a->cgroup)
-                        entry_add(&e, "VFIO_BROKER_CGROUP=%s", a->cgroup);
+                        entry_add(&e, "VFIO_BROKER_CGROUP=", a->cgroup);
                 if (a->client_name)
-                        entry_add(&e, "VFIO_BROKER_CLIENT=%s", a->client_name);
+                        entry_add(&e, "VFIO_BROKER_CLIENT=", a->client_name);
                 if (a->device)
-                        entry_add(&e, "VFIO_BROKER_DEVICE=%s", a->device);
+                        entry_add(&e, "VFIO_BROKER_DEVICE=", a->device);
                 if (a->has_group)
-                        entry_add(&e, "VFIO_BROKER_GROUP=%d", a->group);
+                        entry_add_number(&e, "VFIO_BROKER_GROUP=", (unsigned) a->group);
                 if (a->grant)
-                        entry_add(&e, "VFIO_BROKER_GRANT=%s", a->grant);
+                        entry_add(&e, "VFIO_BROKER_GRANT=", a->grant);
                 if (a->result)
-                        entry_add(&e, "VFIO_BROKER_RESULT=%s", a->result);
+                        entry_add(&e, "VFIO_BROKER_RESULT=", a->result);
         }
         /* The journal unreachable: the record still goes somewhere. */
         if (sd_journal_sendv(e.iov, (int) e.n) < 0)
-                console_line(level, message);
+                console_line(level, l, len);
 }
 
 __attribute__((format(printf, 3, 0)))
 static void vlog(int level, const AuditRecord *a, const char *fmt, va_list ap) {
-        char message[2048];
+        Line l;
+        int n;
 
         if (level > log_max_level)
                 return;
-        vsnprintf(message, sizeof(message), fmt, ap);
-        emit(level, a, message);
+        n = vsnprintf(LINE_TEXT(&l), TEXT_SIZE, fmt, ap);
+        if (n < 0)
+                return;
+        emit(level, a, &l, (size_t) n < TEXT_SIZE ? (size_t) n : TEXT_SIZE - 1); /* a long one cut */
 }
 
 void log_msg(int level, const char *fmt, ...) {
