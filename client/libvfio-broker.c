@@ -139,7 +139,7 @@ static int pending_error(vfio_broker *b) {
         close_many(fds, n_fds);
         reply = decode(b, (size_t) n);
         if (reply && reply->error && reply->id == 0) {
-                snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
+                string_copy(b->error, sizeof(b->error), reply->error->message);
                 e = reply->error->errno_value > 0 && reply->error->errno_value < 4096 ? -reply->error->errno_value : -EIO;
         }
         if (reply)
@@ -202,7 +202,7 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
         if (reply->error) {
                 int e = reply->error->errno_value;
 
-                snprintf(b->error, sizeof(b->error), "%s", reply->error->message);
+                string_copy(b->error, sizeof(b->error), reply->error->message);
                 close_many(fds, n_fds);
                 reply_free(b, reply);
                 return e > 0 && e < 4096 ? -e : -EIO;
@@ -247,10 +247,10 @@ static void copy_device(struct vfio_broker_device *d, const Vfiobroker__Device *
                 .holder_uid = v->holder_uid,
                 .allowed = v->allowed,
         };
-        snprintf(d->grant, sizeof(d->grant), "%s", v->grant);
-        snprintf(d->bdf, sizeof(d->bdf), "%s", v->bdf);
-        snprintf(d->driver, sizeof(d->driver), "%s", v->driver);
-        snprintf(d->reason, sizeof(d->reason), "%s", v->reason);
+        string_copy(d->grant, sizeof(d->grant), v->grant);
+        string_copy(d->bdf, sizeof(d->bdf), v->bdf);
+        string_copy(d->driver, sizeof(d->driver), v->driver);
+        string_copy(d->reason, sizeof(d->reason), v->reason);
 }
 
 int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, size_t *ret_n) {
@@ -300,7 +300,7 @@ static int lease_from_reply(const Reply *reply, uint64_t id, int *fds, size_t n_
                         .irq_type = (enum vfio_broker_irq_type) role->irq_type,
                         .vector = role->vector,
                 };
-                snprintf(l->fds[i].bdf, sizeof(l->fds[i].bdf), "%s", role->bdf);
+                string_copy(l->fds[i].bdf, sizeof(l->fds[i].bdf), role->bdf);
         }
         l->n_fds = n_fds;
         *ret = l;

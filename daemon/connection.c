@@ -120,7 +120,7 @@ static bool on_packet(Connection *c, const uint8_t *buf, size_t size) {
         if (r < 0) {
                 char why[512];
 
-                snprintf(why, sizeof(why), "%s", reply.msg.error ? reply.error.message : "protocol violation");
+                string_copy(why, sizeof(why), reply.msg.error ? reply.error.message : "protocol violation");
                 (void) send_reply(c, &reply);
                 reply_done(&reply);
                 connection_close(c, why);
@@ -266,7 +266,7 @@ static int peer_cgroup(pid_t pid, int pidfd, char *buf, size_t size) {
         while (fgets(line, sizeof(line), f))
                 if (strncmp(line, "0::", 3) == 0) {
                         line[strcspn(line, "\n")] = 0;
-                        snprintf(buf, size, "%s", line + 3);
+                        string_copy(buf, size, line + 3);
                         found = true;
                 }
         fclose(f);

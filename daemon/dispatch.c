@@ -231,7 +231,7 @@ static int handle_hello(Connection *c, const Vfiobroker__Request *req, Reply *re
         reply->msg.hello = r;
 
         connection_said_hello(c);
-        snprintf(c->name, sizeof(c->name), "%s", hello->client_name);
+        string_copy(c->name, sizeof(c->name), hello->client_name);
         /* Debug only: the name is in every audit record of the connection. */
         log_debug("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);
         return 0;
@@ -615,7 +615,7 @@ static int acquire_device(DeviceWant *w, LeasedDevice *ret, Reply *reply) {
         LeasedDevice d = { .group = w->group, .fd = -EBADF };
         int r;
 
-        snprintf(d.bdf, sizeof(d.bdf), "%s", w->pci.bdf);
+        string_copy(d.bdf, sizeof(d.bdf), w->pci.bdf);
         r = vfio_group_get_device(w->group->fd, w->pci.bdf, &d.fd);
         if (r < 0)
                 return reply_error(reply, E(INTERNAL), -r, "VFIO_GROUP_GET_DEVICE_FD %s: %s", w->pci.bdf, strerror(-r));

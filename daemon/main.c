@@ -131,7 +131,7 @@ static int make_parent_dir(const char *path) {
         char dir[4096];
         char *slash;
 
-        snprintf(dir, sizeof(dir), "%s", path);
+        string_copy(dir, sizeof(dir), path);
         slash = strrchr(dir, '/');
         if (!slash || slash == dir)
                 return 0;

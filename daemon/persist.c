@@ -588,7 +588,7 @@ static int adopt_line(Broker *b, char *line, Store *s) {
                 d.group = broker_find_group(b, number);
                 if (!l || !d.group || !lease_has_group(l, d.group) || strlen(s1) > BDF_STRLEN || l->n_devices != i1)
                         return -ENOENT;
-                snprintf(d.bdf, sizeof(d.bdf), "%s", s1);
+                string_copy(d.bdf, sizeof(d.bdf), s1);
                 r = vfio_group_get_device(d.group->fd, d.bdf, &d.fd);
                 if (r < 0)
                         return log_errno(LOG_WARNING, r, "lease %" PRIu64 ": reopening %s: %s", id, d.bdf, strerror(-r));

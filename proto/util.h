@@ -36,6 +36,15 @@ static inline void close_many(int *fds, size_t n) {
                 fds[i] = safe_close(fds[i]);
 }
 
+/* @src into @dst of @size bytes, cut to fit and NUL-terminated: what snprintf("%s") does, without printf. */
+static inline char *string_copy(char *dst, size_t size, const char *src) {
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = 0;
+        return dst;
+}
+
 /* The process @pidfd pins has not exited (a pidfd turns readable when it does). */
 static inline bool pidfd_alive(int pidfd) {
         struct pollfd p = { .fd = pidfd, .events = POLLIN };
