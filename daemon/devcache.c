@@ -29,6 +29,8 @@ struct DeviceCache {
         size_t n_devices;
         CachedGroup *groups;
         size_t n_groups;
+        unsigned hold;                  /* device_cache_hold() depth */
+        bool drained;                   /* in this hold */
         size_t hits, reads;
 };
 
@@ -122,6 +124,11 @@ static bool sync_events(DeviceCache *c) {
 
         if (c->events < 0)
                 return false;
+        if (c->hold > 0) {
+                if (c->drained)
+                        return true;
+                c->drained = true;
+        }
         for (;;) {
                 /* Only that a datagram came matters: the rest of a long one is dropped. */
                 if (recv(c->events, buf, sizeof(buf), MSG_DONTWAIT) >= 0 || errno == ENOBUFS) {
@@ -214,6 +221,15 @@ int device_cache_group_members(DeviceCache *c, int group, char (**ret)[BDF_STRLE
         c->groups = p;
         c->groups[c->n_groups++] = g;
         return 0;
+}
+
+void device_cache_hold(DeviceCache *c) {
+        c->hold++;
+}
+
+void device_cache_unhold(DeviceCache *c) {
+        if (--c->hold == 0)
+                c->drained = false;
 }
 
 void device_cache_stats(const DeviceCache *c, size_t *ret_hits, size_t *ret_reads) {

@@ -10,9 +10,12 @@
  * The kernel announces every device event (add, remove, bind, unbind,
  * change) on its uevent netlink socket.  Before every lookup the cache drains
  * that socket, and any message at all, or a lost one (ENOBUFS), empties it:
- * a lookup never answers from before an event the kernel had sent.  Messages
- * are not parsed and nothing in them is trusted; they only cause rereads.
- * Only successful reads are kept (a device that is not there is asked again).
+ * a lookup never answers from before an event the kernel had sent.  Within
+ * one request (device_cache_hold()) only its first lookup drains: all of
+ * them answer as of that moment, and a request costs one recv, not one per
+ * lookup.  Messages are not parsed and nothing in them is trusted; they only
+ * cause rereads.  Only successful reads are kept (a device that is not there
+ * is asked again).
  *
  * Without the socket (sysfs_root is not the live /sys, or the sandbox
  * forbids netlink) every lookup reads sysfs.
@@ -37,6 +40,13 @@ int device_cache_read_device(DeviceCache *c, const char *bdf, PciDevice *ret);
 
 /* sysfs_group_members() (a copy the caller frees), from the cache likewise. */
 int device_cache_group_members(DeviceCache *c, int group, char (**ret)[BDF_STRLEN + 1], size_t *ret_n);
+
+/*
+ * Between hold and unhold (one request), lookups drain the uevent socket once,
+ * at the first: they answer as of then.  Outside, every lookup drains it.
+ */
+void device_cache_hold(DeviceCache *c);
+void device_cache_unhold(DeviceCache *c);
 
 /* Lookups answered from the cache, and reads of sysfs, so far. */
 void device_cache_stats(const DeviceCache *c, size_t *ret_hits, size_t *ret_reads);

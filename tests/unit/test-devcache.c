@@ -131,6 +131,43 @@ static void test_group_members(void) {
         done(c, kernel, &f);
 }
 
+/* Within a hold (one request) only the first lookup drains the socket; after it, every lookup again. */
+static void test_one_drain_per_hold(void) {
+        DeviceCache *c;
+        FakeSysfs f;
+        PciDevice d;
+        int kernel;
+
+        fake_sysfs_init(&f);
+        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        c = cache_with_events(&f, &kernel);
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+
+        /* An event before the request's first lookup is seen by it. */
+        set_uevent(&f, "0000:00:03.0", "PCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
+        kernel_says(kernel, "unbind@/devices/pci0000:00/0000:00:03.0");
+        device_cache_hold(c);
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        /* One that comes during the request is not: its lookups answer as of its start. */
+        set_uevent(&f, "0000:00:03.0", "DRIVER=vfio-pci\nPCI_CLASS=FF00\nPCI_ID=1234:11E8\n");
+        kernel_says(kernel, "bind@/devices/pci0000:00/0000:00:03.0");
+        device_cache_hold(c); /* nested: still the same request */
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        device_cache_unhold(c);
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "");
+        device_cache_unhold(c);
+        check_stats(c, 2, 2);
+        /* The next request (or a lookup outside any) sees it. */
+        CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
+        CHECK_EQ_STR(d.driver, "vfio-pci");
+        check_stats(c, 2, 3);
+
+        done(c, kernel, &f);
+}
+
 /* A tree that is not the live /sys has no kernel events: nothing is kept. */
 static void test_no_events(void) {
         DeviceCache *c = NULL;
@@ -152,6 +189,7 @@ static void test_no_events(void) {
 int main(void) {
         RUN(test_cached_until_an_event);
         RUN(test_group_members);
+        RUN(test_one_drain_per_hold);
         RUN(test_no_events);
         return 0;
 }
