@@ -116,7 +116,9 @@ static bool on_packet(Connection *c, const uint8_t *buf, size_t size) {
         req_id = req->id;
         reply_init(&reply, req->id);
         device_cache_hold(c->broker->devices); /* the request's lookups: one drain of the uevent socket */
+        log_hold(); /* its records: one write, before the reply */
         r = dispatch_request(c, req, &reply);
+        log_unhold();
         device_cache_unhold(c->broker->devices);
         vfiobroker__request__free_unpacked(req, NULL);
         if (r < 0) {

@@ -65,15 +65,50 @@ typedef struct Line {
 
 #define LINE_TEXT(l) ((l)->buf + HEAD_SIZE)
 
-/* One write per line: stderr is unbuffered, and lines must not interleave. */
+/*
+ * Console lines of one request (log_hold()), written together: each write
+ * holds whole lines, so lines never interleave with another writer's.
+ */
+static struct {
+        char buf[4096];
+        size_t len;
+        unsigned hold;
+} pending;
+
+static void flush_pending(void) {
+        if (pending.len > 0)
+                fwrite(pending.buf, 1, pending.len, stderr);
+        pending.len = 0;
+}
+
+/* One write per line, or per request: stderr is unbuffered, and lines must not interleave. */
 static void console_line(int level, Line *l, size_t len) {
         char *start = LINE_TEXT(l) - 3;
+        size_t size = 3 + len + 1;
 
         start[0] = '<';
         start[1] = (char) ('0' + (level & 7));
         start[2] = '>';
         start[3 + len] = '\n'; /* over the NUL: no longer a C string */
-        fwrite(start, 1, 3 + len + 1, stderr);
+        if (pending.hold > 0) {
+                if (pending.len + size > sizeof(pending.buf))
+                        flush_pending();
+                if (size <= sizeof(pending.buf)) {
+                        memcpy(pending.buf + pending.len, start, size);
+                        pending.len += size;
+                        return;
+                }
+        }
+        fwrite(start, 1, size, stderr);
+}
+
+void log_hold(void) {
+        pending.hold++;
+}
+
+void log_unhold(void) {
+        if (--pending.hold == 0)
+                flush_pending();
 }
 
 /* The fields of one journal entry, each "NAME=value"; MESSAGE points into the Line. */

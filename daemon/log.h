@@ -66,3 +66,11 @@ typedef struct AuditRecord {
 #define AUDIT_RECORD(id, ...) ((AuditRecord) { .message_id = (id), __VA_ARGS__ })
 
 void log_audit(int level, const AuditRecord *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Between hold and unhold (one request), console lines are kept and written
+ * in one write at the unhold, which comes before the request's reply: its
+ * records still precede what they record.  The journal is not held.
+ */
+void log_hold(void);
+void log_unhold(void);
