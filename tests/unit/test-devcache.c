@@ -47,6 +47,13 @@ static DeviceCache *cache_with_events(const FakeSysfs *f, int *ret_kernel) {
         return c;
 }
 
+/* @f with one edu device bound to vfio-pci, 0000:00:03.0 in group 1, and a cache of it with events. */
+static DeviceCache *one_device(FakeSysfs *f, int *ret_kernel) {
+        fake_sysfs_init(f);
+        fake_sysfs_add(f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        return cache_with_events(f, ret_kernel);
+}
+
 static void done(DeviceCache *c, int kernel, FakeSysfs *f) {
         device_cache_free(c);
         safe_close(kernel);
@@ -59,9 +66,7 @@ static void test_cached_until_an_event(void) {
         PciDevice d;
         int kernel;
 
-        fake_sysfs_init(&f);
-        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
-        c = cache_with_events(&f, &kernel);
+        c = one_device(&f, &kernel);
 
         CHECK_EQ_INT(device_cache_read_device(c, "00:03.0", &d), 0);
         CHECK_EQ_STR(d.driver, "vfio-pci");
@@ -138,9 +143,7 @@ static void test_one_drain_per_hold(void) {
         PciDevice d;
         int kernel;
 
-        fake_sysfs_init(&f);
-        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
-        c = cache_with_events(&f, &kernel);
+        c = one_device(&f, &kernel);
         CHECK_EQ_INT(device_cache_read_device(c, "0000:00:03.0", &d), 0);
 
         /* An event before the request's first lookup is seen by it. */

@@ -51,12 +51,18 @@ static void show_failure(void) {
         fputs(captured, stderr);
 }
 
+/* @size - 1 times @c, then the NUL. */
+static char *fill(char *buf, size_t size, char c) {
+        memset(buf, c, size - 1);
+        buf[size - 1] = 0;
+        return buf;
+}
+
 static void test_records(void) {
         char long_text[3000];
         const char *w;
 
-        memset(long_text, 'x', sizeof(long_text) - 1);
-        long_text[sizeof(long_text) - 1] = 0;
+        fill(long_text, sizeof(long_text), 'x');
         capture_begin();
         log_info("plain %d", 1);
         w = written();
@@ -87,8 +93,7 @@ static void test_hold_overflows(void) {
         char text[1500];
         const char *w;
 
-        memset(text, 'y', sizeof(text) - 1);
-        text[sizeof(text) - 1] = 0;
+        fill(text, sizeof(text), 'y');
         capture_begin();
         log_hold();
         log_info("%s", text);
