@@ -35,6 +35,7 @@ static void start_broker(void) {
         config.socket_path = socket_path;
         config.max_connections_per_uid = 4;
         config.hello_timeout_usec = 300000;
+        config.max_queued_bytes = 16384; /* a few replies' worth of the broker's bound (connection.c) */
         config.sysfs_root = fs.root;
 
         broker_pid = fork();
@@ -148,10 +149,30 @@ static void test_limits(void) {
                 vfio_broker_disconnect(b[i]);
 }
 
+/*
+ * The broker bounds what a client has not read from above and looks at the
+ * queue only when the bound is over the limit: a client that reads every
+ * reply is never taken for one that does not, however many it gets.
+ */
+static void test_reading_client_stays(void) {
+        struct vfio_broker_device *devices = NULL;
+        vfio_broker *b = NULL;
+        size_t n;
+
+        CHECK_EQ_INT(vfio_broker_connect(socket_path, &b), 0);
+        CHECK_EQ_INT(vfio_broker_hello(b, "reads everything"), 0);
+        for (int i = 0; i < 500; i++) {
+                CHECK_EQ_INT(vfio_broker_list_devices(b, &devices, &n), 0);
+                free(devices);
+        }
+        vfio_broker_disconnect(b);
+}
+
 int main(void) {
         start_broker();
         RUN(test_calls);
         RUN(test_limits);
+        RUN(test_reading_client_stays);
         stop_broker();
         return 0;
 }
