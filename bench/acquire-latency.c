@@ -22,6 +22,13 @@
  *
  * Prints the BENCH/BENCHCDF lines of stats.h, series "acquire-direct",
  * "acquire-broker" and "acquire-switched".
+ *
+ * acquire-latency --compare ITERATIONS BDF SOCKET_A PID_A SOCKET_B PID_B:
+ * the same acquire + release through two brokers (two builds, as bench/compare
+ * runs them side by side) taking turns with two 1-byte hops (the process
+ * switches alone), series "compare-a", "compare-b" and "compare-hops"; and a
+ * BENCHCPU line per broker: the CPU time it spent per call (its schedstat),
+ * which the noise of the other processes does not reach.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -128,28 +135,109 @@ static void broker_once(vfio_broker *b, const char *bdf) {
                 die("release (the group should be free at once)", r < 0 ? r : EBUSY);
 }
 
+static vfio_broker *connect_broker(const char *socket) {
+        vfio_broker *b = NULL;
+        int r;
+
+        r = vfio_broker_connect(socket, &b);
+        if (r >= 0)
+                r = vfio_broker_hello(b, "acquire-latency");
+        if (r < 0)
+                die(socket ? socket : "connecting to the broker", r);
+        return b;
+}
+
+/* The CPU time @pid has used so far (the first field of /proc/PID/schedstat, ns). */
+static uint64_t cpu_ns(pid_t pid) {
+        char path[64];
+        unsigned long long ns = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int) pid);
+        f = fopen(path, "re");
+        if (!f || fscanf(f, "%llu", &ns) != 1)
+                die(path, errno ? errno : EIO);
+        fclose(f);
+        return ns;
+}
+
+static int compare(int argc, char **argv) {
+        enum { A, B, HOPS, N_WAYS };
+        static const char *const names[N_WAYS] = { "compare-a", "compare-b", "compare-hops" };
+        size_t iterations, warmup;
+        vfio_broker *b[2];
+        pid_t pid[2], helper_pid;
+        uint64_t cpu[2] = {};
+        int helper;
+        Samples s[N_WAYS];
+
+        if (argc != 8) {
+                fprintf(stderr, "usage: acquire-latency --compare ITERATIONS BDF SOCKET_A PID_A SOCKET_B PID_B\n");
+                return EXIT_FAILURE;
+        }
+        iterations = parse_count(argv[2], "iteration count");
+        warmup = iterations / 10 + 1;
+        helper = fork_server(echo_bytes, &helper_pid);
+        for (int k = 0; k < 2; k++) {
+                b[k] = connect_broker(argv[4 + 2 * k]);
+                pid[k] = (pid_t) parse_count(argv[5 + 2 * k], "broker pid");
+        }
+        for (int k = 0; k < N_WAYS; k++)
+                samples_init(&s[k], iterations);
+
+        for (size_t i = 0; i < warmup + iterations; i++) {
+                if (i == warmup)
+                        for (int k = 0; k < 2; k++)
+                                cpu[k] = cpu_ns(pid[k]);
+                for (int k = 0; k < N_WAYS; k++) {
+                        int which = (int) ((i + (size_t) k) % N_WAYS);
+                        uint64_t t = now_ns();
+
+                        if (which == HOPS) {
+                                hop(helper);
+                                hop(helper);
+                        } else
+                                broker_once(b[which], argv[3]);
+                        if (i >= warmup)
+                                samples_add(&s[which], now_ns() - t);
+                }
+        }
+        for (int k = 0; k < 2; k++)
+                printf("BENCHCPU series=%s ns_per_call=%llu\n", names[k],
+                       (unsigned long long) ((cpu_ns(pid[k]) - cpu[k]) / iterations));
+
+        close(helper);
+        waitpid(helper_pid, NULL, 0);
+        for (int k = 0; k < N_WAYS; k++) {
+                samples_report(&s[k], names[k]);
+                samples_done(&s[k]);
+        }
+        for (int k = 0; k < 2; k++)
+                vfio_broker_disconnect(b[k]);
+        return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv) {
         enum { DIRECT, BROKER, SWITCHED, N_WAYS };
         static const char *const names[N_WAYS] = { "acquire-direct", "acquire-broker", "acquire-switched" };
         size_t iterations, warmup;
-        vfio_broker *b = NULL;
+        vfio_broker *b;
         pid_t helper_pid;
-        int group, helper, r;
+        int group, helper;
         Samples s[N_WAYS];
 
+        if (argc > 1 && strcmp(argv[1], "--compare") == 0)
+                return compare(argc, argv);
         if (argc != 3) {
-                fprintf(stderr, "usage: acquire-latency ITERATIONS BDF\n");
+                fprintf(stderr, "usage: acquire-latency ITERATIONS BDF\n"
+                                "       acquire-latency --compare ITERATIONS BDF SOCKET_A PID_A SOCKET_B PID_B\n");
                 return EXIT_FAILURE;
         }
         iterations = parse_count(argv[1], "iteration count");
         warmup = iterations / 10 + 1;
         group = iommu_group_of(argv[2]);
         helper = fork_server(echo_bytes, &helper_pid); /* before the broker's socket exists: the helper holds no copy */
-        r = vfio_broker_connect(NULL, &b);
-        if (r >= 0)
-                r = vfio_broker_hello(b, "acquire-latency");
-        if (r < 0)
-                die("connecting to the broker", r);
+        b = connect_broker(NULL);
         for (int k = 0; k < N_WAYS; k++)
                 samples_init(&s[k], iterations);
 
