@@ -131,14 +131,21 @@ static void entry_add(Entry *e, const char *field, const char *value) {
         e->n++;
 }
 
-static void entry_add_number(Entry *e, const char *field, unsigned long long v) {
+/* "NAME=" and a number in decimal, "-" before it when @negative. */
+static void entry_add_number(Entry *e, const char *field, unsigned long long v, bool negative) {
         char digits[24], *s = digits + sizeof(digits) - 1;
 
         *s = 0;
         do
                 *--s = (char) ('0' + v % 10);
         while (v /= 10);
+        if (negative)
+                *--s = '-';
         entry_add(e, field, s);
+}
+
+static void entry_add_int(Entry *e, const char *field, long long v) {
+        entry_add_number(e, field, v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v, v < 0);
 }
 
 static void emit(int level, const AuditRecord *a, Line *l, size_t len) {
@@ -151,15 +158,15 @@ static void emit(int level, const AuditRecord *a, Line *l, size_t len) {
         memcpy(l->buf, "MESSAGE=", HEAD_SIZE);
         e.iov[0] = (struct iovec) { .iov_base = l->buf, .iov_len = HEAD_SIZE + len };
         e.n = 1;
-        entry_add_number(&e, "PRIORITY=", (unsigned) level);
+        entry_add_int(&e, "PRIORITY=", level);
         entry_add(&e, "SYSLOG_IDENTIFIER=", "vfio-brokerd");
         if (a) {
                 entry_add(&e, "MESSAGE_ID=", a->message_id);
                 if (a->lease)
-                        entry_add_number(&e, "VFIO_BROKER_LEASE=", a->lease);
+                        entry_add_number(&e, "VFIO_BROKER_LEASE=", a->lease, false);
                 if (a->has_client) {
-                        entry_add_number(&e, "VFIO_BROKER_UID=", a->uid);
-                        entry_add_number(&e, "VFIO_BROKER_PID=", (unsigned) a->pid);
+                        entry_add_number(&e, "VFIO_BROKER_UID=", a->uid, false);
+                        entry_add_int(&e, "VFIO_BROKER_PID=", a->pid);
                 }
                 if (a->cgroup)
                         entry_add(&e, "VFIO_BROKER_CGROUP=", a->cgroup);
@@ -168,7 +175,7 @@ static void emit(int level, const AuditRecord *a, Line *l, size_t len) {
                 if (a->device)
                         entry_add(&e, "VFIO_BROKER_DEVICE=", a->device);
                 if (a->has_group)
-                        entry_add_number(&e, "VFIO_BROKER_GROUP=", (unsigned) a->group);
+                        entry_add_int(&e, "VFIO_BROKER_GROUP=", a->group);
                 if (a->grant)
                         entry_add(&e, "VFIO_BROKER_GRANT=", a->grant);
                 if (a->result)
