@@ -31,6 +31,11 @@
 #define ASK_MANAGER_USEC 1000000ULL
 #define RECONNECT_MAX_USEC 60000000ULL
 
+/* RequestName's answers (the D-Bus specification). */
+#define BUS_NAME_PRIMARY_OWNER 1
+#define BUS_NAME_IN_QUEUE 2
+#define BUS_NAME_ALREADY_OWNER 4
+
 struct Bus {
         Broker *broker;
         Loop *loop;
@@ -321,14 +326,59 @@ static const BrokerHooks bus_hooks = {
         .lease_released = on_lease_released,
 };
 
+/*
+ * The name is asked for with a place in its queue: while another connection
+ * has it (an older broker whose bus connection outlives it for a moment after
+ * a restart) the admin API waits, and the bus hands the name over (NameAcquired)
+ * as soon as that connection lets go, instead of this broker going without.
+ */
 static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
+        uint32_t result = 0;
 
-        if (e)
+        if (e) {
                 log_error("D-Bus: cannot own %s: %s", BUS_NAME, e->message ? e->message : e->name);
-        else
+                return 0;
+        }
+        (void) sd_bus_message_read(m, "u", &result);
+        if (result == BUS_NAME_IN_QUEUE)
+                log_notice("D-Bus: %s belongs to another connection; the admin API starts once it lets go", BUS_NAME);
+        else if (result != BUS_NAME_PRIMARY_OWNER && result != BUS_NAME_ALREADY_OWNER)
+                log_error("D-Bus: cannot own %s (RequestName answered %u)", BUS_NAME, (unsigned) result);
+        return 0; /* the owner hears NameAcquired, which says so */
+}
+
+/* NameAcquired and NameLost name the name (our unique name too, at Hello). */
+static bool about_our_name(sd_bus_message *m) {
+        const char *name = NULL;
+
+        return sd_bus_message_read(m, "s", &name) >= 0 && name && strcmp(name, BUS_NAME) == 0;
+}
+
+static int on_name_acquired(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        if (about_our_name(m))
                 log_info("D-Bus: serving the admin API as %s", BUS_NAME);
         return 0;
+}
+
+static int on_name_lost(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        if (about_our_name(m))
+                log_error("D-Bus: lost %s: the admin API is off", BUS_NAME);
+        return 0;
+}
+
+/* The bus driver's word on our name (sent to us alone), then the request. */
+static int request_name(sd_bus *bus, Bus *b) {
+        int r;
+
+        r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                      "NameAcquired", on_name_acquired, NULL, b);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                              "org.freedesktop.DBus", "NameLost", on_name_lost, NULL, b);
+        if (r >= 0)
+                r = sd_bus_request_name_async(bus, NULL, BUS_NAME, SD_BUS_NAME_QUEUE, on_name_reply, b);
+        return r;
 }
 
 static int bus_connect(Bus *b) {
@@ -339,7 +389,7 @@ static int bus_connect(Bus *b) {
         if (r >= 0)
                 r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, b);
         if (r >= 0)
-                r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name_reply, b);
+                r = request_name(bus, b);
         if (r >= 0)
                 r = loop_add_io(b->loop, sd_bus_get_fd(bus), on_bus_io, b, &b->io);
         if (r < 0)

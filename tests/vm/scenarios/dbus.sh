@@ -1,7 +1,8 @@
 # The D-Bus admin API on a real dbus-daemon running Debian's system bus
 # configuration with units/org.vfiobroker1.conf: who may call what, ListLeases,
 # ReleaseLease (the holder's REQ eventfd signalled), ReloadPolicy, the
-# properties and the LeaseAcquired/LeaseReleased signals.
+# properties and the LeaseAcquired/LeaseReleased signals, the bus going away
+# and coming back, and the name handed from one broker to the next.
 . /tests/lib.sh
 as_admin() { runas 1001 1001,2001 "$@"; } # bob, in vfio-broker-admin
 
@@ -92,7 +93,29 @@ for _ in $(seq 250); do busctl --system status org.vfiobroker1 >/dev/null 2>&1 &
 vfio-brokerctl status >/tmp/status || fail "no admin API after dbus-daemon came back"
 grep -q 'connected to the system bus again' "$BROKER_LOG" || fail "no reconnection logged"
 echo "dbus: the admin API came back with the bus"
+grep -q 'serving the admin API as org.vfiobroker1' "$BROKER_LOG" || fail "the broker did not say it serves the admin API"
 
+# A second broker while the first has the name, as when an old broker's bus
+# connection outlives it for a moment: the second waits in the name's queue,
+# says so and not that it serves, and takes the admin API over once the
+# first is gone.
+vfio-brokerd --socket /tmp/second.sock --policy "$TEST_POLICY" --policy-dir /tmp/policy.d >/tmp/second.log 2>&1 &
+second=$!
+for _ in $(seq 250); do grep -q 'belongs to another connection' /tmp/second.log && break; usleep 20000; done
+grep -q 'belongs to another connection' /tmp/second.log || { cat /tmp/second.log; fail "the second broker did not queue for the name"; }
+grep -q 'serving the admin API' /tmp/second.log && { cat /tmp/second.log; fail "the second broker says it serves while the first has the name"; }
 stop_broker
+for _ in $(seq 250); do grep -q 'serving the admin API' /tmp/second.log && break; usleep 20000; done
+grep -q 'serving the admin API' /tmp/second.log || { cat /tmp/second.log; fail "the second broker did not take the name over"; }
+owner=$(busctl --system status org.vfiobroker1 | sed -n 's/^PID=//p')
+[ "$owner" = "$second" ] || fail "org.vfiobroker1 belongs to pid '$owner', not to the second broker ($second)"
+vfio-brokerctl status >/dev/null || fail "no admin API from the second broker"
+echo "dbus: a second broker took the name over from the first"
+kill "$second"
+rc=0
+wait "$second" || rc=$?
+[ "$rc" = 0 ] || { cat /tmp/second.log; fail "the second broker exited $rc"; }
+grep -qE 'Sanitizer|runtime error' /tmp/second.log && { cat /tmp/second.log; fail "sanitizer report from the second broker"; }
+
 kill "$dbus_pid"
 echo "dbus: passed"
