@@ -91,12 +91,22 @@ wait_state() { # BDF STATE TENTHS: BDF reaches STATE within TENTHS tenths of a s
 	for _ in $(seq "$3"); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done
 	fail "$1 is '$(state_of "$1")', not $2: $4"
 }
+admin_api_follows() { # the new broker owns org.vfiobroker1 (it waits in the name's queue while the old one's connection lingers)
+	local owner=
+	for _ in $(seq 100); do
+		owner=$(busctl --system status org.vfiobroker1 2>/dev/null | sed -n 's/^PID=//p')
+		[ "$owner" = "$(broker_pid)" ] && vfio-brokerctl status >/dev/null && return 0
+		sleep 0.1
+	done
+	fail "org.vfiobroker1 belongs to pid '$owner', not to the broker ($(broker_pid)), after the restart"
+}
 restart() { # systemctl ARGS...: the service goes down that way and comes back under a new pid
 	local old
 	old=$(broker_pid)
 	systemctl "$@" vfio-brokerd.service || fail "systemctl $*"
 	wait_active "$old"
-	echo "systemd: systemctl $*: pid $old -> $(broker_pid)"
+	admin_api_follows
+	echo "systemd: systemctl $*: pid $old -> $(broker_pid), which serves the admin API"
 }
 hold_dma() { # [BDF...]: alice's client-dma --hold-dma on them (default $HELD) in one lease, its pid in $holder
 	runas 1000 1000 client-dma --hold-dma "${@:-$HELD}" >/tmp/hold.log 2>&1 </dev/null &
