@@ -75,6 +75,8 @@ static struct {
         unsigned hold;
 } pending;
 
+_Static_assert(sizeof(pending.buf) >= 3 + TEXT_SIZE, "a held line of any length fits an empty buffer");
+
 static void flush_pending(void) {
         if (pending.len > 0)
                 fwrite(pending.buf, 1, pending.len, stderr);
@@ -93,11 +95,9 @@ static void console_line(int level, Line *l, size_t len) {
         if (pending.hold > 0) {
                 if (pending.len + size > sizeof(pending.buf))
                         flush_pending();
-                if (size <= sizeof(pending.buf)) {
-                        memcpy(pending.buf + pending.len, start, size);
-                        pending.len += size;
-                        return;
-                }
+                memcpy(pending.buf + pending.len, start, size); /* fits once flushed: see the assertion below */
+                pending.len += size;
+                return;
         }
         fwrite(start, 1, size, stderr);
 }
