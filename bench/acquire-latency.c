@@ -161,69 +161,100 @@ static uint64_t cpu_ns(pid_t pid) {
         return ns;
 }
 
-static int compare(int argc, char **argv) {
-        enum { A, B, HOPS, N_WAYS };
-        static const char *const names[N_WAYS] = { "compare-a", "compare-b", "compare-hops" };
-        size_t iterations, warmup;
-        vfio_broker *b[2];
-        pid_t pid[2], helper_pid;
-        uint64_t cpu[2] = {};
+/* What the ways of either mode need: the brokers, the device, its group, the hop helper. */
+typedef struct Ways {
+        vfio_broker *broker[2];
+        const char *bdf;
+        int group;
         int helper;
-        Samples s[N_WAYS];
+} Ways;
+
+/*
+ * @rounds rounds of every one of @n_ways ways, turn about, the order changing
+ * each round so that all see the same noise; each call timed into @s[way]
+ * unless @s is NULL (the warm-up).
+ */
+static void take_turns(size_t rounds, int n_ways, void (*once)(const Ways *w, int way), const Ways *w, Samples *s) {
+        for (size_t i = 0; i < rounds; i++)
+                for (int k = 0; k < n_ways; k++) {
+                        int which = (int) ((i + (size_t) k) % (size_t) n_ways);
+                        uint64_t t = now_ns();
+
+                        once(w, which);
+                        if (s)
+                                samples_add(&s[which], now_ns() - t);
+                }
+}
+
+/* The helper gone (it reads EOF and exits), every series reported. */
+static void finish(const Ways *w, pid_t helper_pid, Samples *s, const char *const *names, int n_ways) {
+        close(w->helper);
+        waitpid(helper_pid, NULL, 0);
+        for (int k = 0; k < n_ways; k++) {
+                samples_report(&s[k], names[k]);
+                samples_done(&s[k]);
+        }
+}
+
+enum { COMPARE_A, COMPARE_B, COMPARE_HOPS, N_COMPARE };
+
+static void compare_once(const Ways *w, int way) {
+        if (way == COMPARE_HOPS) {
+                hop(w->helper);
+                hop(w->helper);
+        } else
+                broker_once(w->broker[way], w->bdf);
+}
+
+static int compare(int argc, char **argv) {
+        static const char *const names[N_COMPARE] = { "compare-a", "compare-b", "compare-hops" };
+        size_t iterations;
+        pid_t pid[2], helper_pid;
+        uint64_t cpu[2];
+        Ways w = { .bdf = argv[3] };
+        Samples s[N_COMPARE];
 
         if (argc != 8) {
                 fprintf(stderr, "usage: acquire-latency --compare ITERATIONS BDF SOCKET_A PID_A SOCKET_B PID_B\n");
                 return EXIT_FAILURE;
         }
         iterations = parse_count(argv[2], "iteration count");
-        warmup = iterations / 10 + 1;
-        helper = fork_server(echo_bytes, &helper_pid);
+        w.helper = fork_server(echo_bytes, &helper_pid);
         for (int k = 0; k < 2; k++) {
-                b[k] = connect_broker(argv[4 + 2 * k]);
+                w.broker[k] = connect_broker(argv[4 + 2 * k]);
                 pid[k] = (pid_t) parse_count(argv[5 + 2 * k], "broker pid");
         }
-        for (int k = 0; k < N_WAYS; k++)
+        for (int k = 0; k < N_COMPARE; k++)
                 samples_init(&s[k], iterations);
 
-        for (size_t i = 0; i < warmup + iterations; i++) {
-                if (i == warmup)
-                        for (int k = 0; k < 2; k++)
-                                cpu[k] = cpu_ns(pid[k]);
-                for (int k = 0; k < N_WAYS; k++) {
-                        int which = (int) ((i + (size_t) k) % N_WAYS);
-                        uint64_t t = now_ns();
-
-                        if (which == HOPS) {
-                                hop(helper);
-                                hop(helper);
-                        } else
-                                broker_once(b[which], argv[3]);
-                        if (i >= warmup)
-                                samples_add(&s[which], now_ns() - t);
-                }
-        }
+        take_turns(iterations / 10 + 1, N_COMPARE, compare_once, &w, NULL);
+        for (int k = 0; k < 2; k++)
+                cpu[k] = cpu_ns(pid[k]);
+        take_turns(iterations, N_COMPARE, compare_once, &w, s);
         for (int k = 0; k < 2; k++)
                 printf("BENCHCPU series=%s ns_per_call=%llu\n", names[k],
                        (unsigned long long) ((cpu_ns(pid[k]) - cpu[k]) / iterations));
 
-        close(helper);
-        waitpid(helper_pid, NULL, 0);
-        for (int k = 0; k < N_WAYS; k++) {
-                samples_report(&s[k], names[k]);
-                samples_done(&s[k]);
-        }
+        finish(&w, helper_pid, s, names, N_COMPARE);
         for (int k = 0; k < 2; k++)
-                vfio_broker_disconnect(b[k]);
+                vfio_broker_disconnect(w.broker[k]);
         return EXIT_SUCCESS;
 }
 
+enum { DIRECT, BROKER, SWITCHED, N_WAYS };
+
+static void acquire_once(const Ways *w, int way) {
+        if (way == BROKER)
+                broker_once(w->broker[0], w->bdf);
+        else
+                direct_once(w->group, w->bdf, way == SWITCHED ? w->helper : -EBADF);
+}
+
 int main(int argc, char **argv) {
-        enum { DIRECT, BROKER, SWITCHED, N_WAYS };
         static const char *const names[N_WAYS] = { "acquire-direct", "acquire-broker", "acquire-switched" };
-        size_t iterations, warmup;
-        vfio_broker *b;
+        size_t iterations;
         pid_t helper_pid;
-        int group, helper;
+        Ways w = {};
         Samples s[N_WAYS];
 
         if (argc > 1 && strcmp(argv[1], "--compare") == 0)
@@ -234,33 +265,17 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         iterations = parse_count(argv[1], "iteration count");
-        warmup = iterations / 10 + 1;
-        group = iommu_group_of(argv[2]);
-        helper = fork_server(echo_bytes, &helper_pid); /* before the broker's socket exists: the helper holds no copy */
-        b = connect_broker(NULL);
+        w.bdf = argv[2];
+        w.group = iommu_group_of(argv[2]);
+        w.helper = fork_server(echo_bytes, &helper_pid); /* before the broker's socket exists: the helper holds no copy */
+        w.broker[0] = connect_broker(NULL);
         for (int k = 0; k < N_WAYS; k++)
                 samples_init(&s[k], iterations);
 
-        /* Turn about, the order changing each round: all see the same noise. */
-        for (size_t i = 0; i < warmup + iterations; i++)
-                for (int k = 0; k < N_WAYS; k++) {
-                        int which = (int) ((i + (size_t) k) % N_WAYS);
-                        uint64_t t = now_ns();
+        take_turns(iterations / 10 + 1, N_WAYS, acquire_once, &w, NULL);
+        take_turns(iterations, N_WAYS, acquire_once, &w, s);
 
-                        if (which == BROKER)
-                                broker_once(b, argv[2]);
-                        else
-                                direct_once(group, argv[2], which == SWITCHED ? helper : -EBADF);
-                        if (i >= warmup)
-                                samples_add(&s[which], now_ns() - t);
-                }
-
-        close(helper); /* the helper reads EOF and exits */
-        waitpid(helper_pid, NULL, 0);
-        for (int k = 0; k < N_WAYS; k++) {
-                samples_report(&s[k], names[k]);
-                samples_done(&s[k]);
-        }
-        vfio_broker_disconnect(b);
+        finish(&w, helper_pid, s, names, N_WAYS);
+        vfio_broker_disconnect(w.broker[0]);
         return EXIT_SUCCESS;
 }
