@@ -41,7 +41,7 @@
 
 #include "stats.h"
 #include "vfio-broker.h"
-#include "vfio.h"
+#include "kernel/vfio.h"
 
 static int iommu_group_of(const char *bdf) {
         char path[PATH_MAX], target[PATH_MAX];

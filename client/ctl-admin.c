@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "ctl-admin.h"
+#include "client/ctl-admin.h"
 
 #include <errno.h>
 #include <inttypes.h>

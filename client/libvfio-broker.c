@@ -6,11 +6,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "bdf.h"
-#include "util.h"
-#include "vfio-broker.h"
-#include "vfio-broker.pb-c.h"
-#include "wire.h"
+#include "common/bdf.h"
+#include "common/util.h"
+#include "client/vfio-broker.h"
+#include "proto/vfio-broker.pb-c.h"
+#include "proto/wire.h"
 
 /*
  * Where a reply is decoded: the part of the handle's buffer after the packet

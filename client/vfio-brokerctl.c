@@ -11,12 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bdf.h"
-#include "ctl-admin.h"
-#include "policy-load.h"
-#include "sysfs.h"
-#include "util.h"
-#include "vfio-broker.h"
+#include "common/bdf.h"
+#include "client/ctl-admin.h"
+#include "policy/policy-load.h"
+#include "common/sysfs.h"
+#include "common/util.h"
+#include "client/vfio-broker.h"
 
 /* vfio-brokerctl's own failures (cannot connect, acquire refused) exit with this. */
 #define EXIT_BROKER 125

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy-load.h"
+#include "policy/policy-load.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 #define POLICY_DEFAULT_FILE "/etc/vfio-broker/policy.conf"
 #define POLICY_DEFAULT_DIR "/etc/vfio-broker/policy.d"

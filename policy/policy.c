@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bdf.h"
+#include "common/bdf.h"
 
 #define MAX_NAME 64
 #define MAX_VALUES 256

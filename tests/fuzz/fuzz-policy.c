@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 static int any_user(const char *name, uid_t *ret) {
         if (strlen(name) > 8)

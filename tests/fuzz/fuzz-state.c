@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libFuzzer target: the state file a restarted broker adopts its leases from
- * (daemon/persist.c), with an FD store holding a fixed set of names.  The
+ * (daemon/system/records.c), with an FD store holding a fixed set of names.  The
  * input is the file after its header line.  A fresh broker adopts it and is
  * torn down again each time: whatever the file says, nothing may crash or
  * leak, every stored fd ends up used or closed, no IOMMU group is adopted
@@ -17,12 +17,14 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker/connection.h"
+#include "broker/group.h"
+#include "broker/lease.h"
+#include "common/util.h"
 #include "fake-sysfs.h"
-#include "log.h"
-#include "persist.h"
-#include "util.h"
-#include "vfio-fake.h"
+#include "kernel/backend-fake.h"
+#include "system/persist.h"
+#include "util/log.h"
 
 /*
  * What the store of a broker with three clients, three leases and a
@@ -30,7 +32,7 @@
  * stored them (a name per fd but a connection's socket), connection 3 and
  * lease 3 as brokers do now (socket and pidfd under one name, container,
  * groups and eventfds under one), in another order than they were sent.
- * Sockets and vfio-fake.c's stand-ins for containers and groups are marked;
+ * Sockets and the fake backend's stand-ins for containers and groups are marked;
  * the rest are eventfds (whose eventfd-ids the kernel picks: a record names
  * one only by chance).
  */
@@ -96,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         StoredFd fds[N_NAMES];
         int peers[N_NAMES];
         BrokerConfig config;
+        Persist *persist = NULL;
         Broker *b = NULL;
         FILE *f;
 
@@ -107,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         broker_config_init(&config);
         config.sysfs_root = fs.root;
-        if (broker_new(&b, loop, &config) < 0 || persist_enable(b, path) < 0)
+        config.backend = &kernel_backend_fake;
+        if (broker_new(&b, loop, &config) < 0 || persist_new(b, path, &persist) < 0)
                 abort();
         for (size_t i = 0; i < N_NAMES; i++) {
                 int sv[2] = { -EBADF, -EBADF };
@@ -115,19 +119,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (names[i].kind == SOCKET) {
                         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
                                 abort();
-                } else if ((sv[0] = vfio_fake_fd(names[i].kind == CONTAINER ? VFIO_FD_CONTAINER :
-                                                 names[i].kind == GROUP ? VFIO_FD_GROUP : VFIO_FD_OTHER,
-                                                 names[i].group)) < 0)
+                } else if ((sv[0] = kernel_fake_fd(names[i].kind == CONTAINER ? KERNEL_FAKE_DOMAIN :
+                                                   names[i].kind == GROUP ? KERNEL_FAKE_GROUP : KERNEL_FAKE_DEVICE,
+                                                   names[i].group)) < 0)
                         abort();
                 fds[i] = (StoredFd) { .name = (char *) names[i].name, .fd = sv[0] };
                 peers[i] = sv[1];
         }
-        (void) persist_adopt(b, fds, N_NAMES);
+        (void) persist_adopt(persist, fds, N_NAMES);
         check_adopted(b);
         for (size_t i = 0; i < N_NAMES; i++)
                 if (fds[i].fd >= 0)
                         abort(); /* adoption must use or close every stored fd */
-        persist_disable(b);
+        persist_free(persist);
         broker_free(b);
         close_many(peers, N_NAMES);
         return 0;

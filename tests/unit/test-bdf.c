@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 
-#include "bdf.h"
+#include "common/bdf.h"
 #include "test.h"
 
 static void test_parse_full(void) {

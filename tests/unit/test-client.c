@@ -11,7 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker/broker.h"
+#include "rpc/server.h"
 #include "fake-sysfs.h"
 #include "test.h"
 #include "vfio-broker.h"
@@ -22,6 +23,7 @@ static pid_t broker_pid;
 
 static void start_broker(void) {
         BrokerConfig config;
+        RpcServer *server;
         Broker *b;
         Loop *loop;
 
@@ -32,10 +34,10 @@ static void start_broker(void) {
         snprintf(socket_path, sizeof(socket_path), "%s/broker.sock", fs.root);
         broker_config_init(&config);
         config.policy_file = config.policy_dir = "/nonexistent";
-        config.socket_path = socket_path;
+        config.backend = &kernel_backend_fake;
         config.max_connections_per_uid = 4;
         config.hello_timeout_usec = 300000;
-        config.max_queued_bytes = 16384; /* a few replies' worth of the broker's bound (connection.c) */
+        config.max_queued_bytes = 16384; /* a few replies' worth of the broker's bound (rpc/session.c) */
         config.sysfs_root = fs.root;
 
         broker_pid = fork();
@@ -44,7 +46,8 @@ static void start_broker(void) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed check in the parent must not leave us */
                 CHECK_EQ_INT(loop_new(&loop), 0);
                 CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
-                CHECK_EQ_INT(broker_listen(b, socket_path), 0);
+                CHECK_EQ_INT(rpc_server_new(b, &server), 0);
+                CHECK_EQ_INT(rpc_server_listen(server, socket_path), 0);
                 loop_run(loop);
                 _exit(0);
         }

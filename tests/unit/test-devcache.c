@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "devcache.h"
+#include "host/devcache.h"
 #include "fake-sysfs.h"
 #include "test.h"
-#include "util.h"
+#include "common/util.h"
 
 static void set_uevent(const FakeSysfs *f, const char *bdf, const char *text) {
         char path[PATH_MAX];

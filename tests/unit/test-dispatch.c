@@ -8,15 +8,19 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "broker.h"
-#include "dispatch.h"
+#include "broker/connection.h"
+#include "common/util.h"
 #include "fake-sysfs.h"
+#include "rpc/dispatch.h"
+#include "rpc/server.h"
 #include "test.h"
-#include "util.h"
+#include "test-broker.h"
 
 static FakeSysfs fs;
 static Broker *broker;
+static RpcServer *server;
 static Loop *loop;
+static Session *session;
 static Connection *conn;
 static int peer = -1;
 
@@ -32,6 +36,7 @@ static void setup(void) {
         broker_config_init(&config);
         config.policy_file = config.policy_dir = "/nonexistent";
         config.sysfs_root = fs.root;
+        config.backend = &kernel_backend_fake;
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
         fake_sysfs_add(&fs, "0000:00:04.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 2);
         fake_sysfs_add(&fs, "0000:00:06.0", "0x1b36", "0x0001", "0x060400", NULL, 4);
@@ -47,15 +52,17 @@ static void setup(void) {
 
         CHECK_EQ_INT(loop_new(&loop), 0);
         CHECK_EQ_INT(broker_new(&broker, loop, &config), 0);
+        CHECK_EQ_INT(rpc_server_new(broker, &server), 0);
         CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
-        CHECK_EQ_INT(connection_new(broker, sv[0], &conn), 0);
+        session = test_session(server, broker, sv[0]);
+        conn = session->connection;
         peer = sv[1];
 }
 
 /* Dispatch @req; returns dispatch's result, leaves the reply in *reply. */
 static int run(Vfiobroker__Request *req, Reply *reply) {
         reply_init(reply, req->id);
-        return dispatch_request(conn, req, reply);
+        return dispatch_request(session, req, reply);
 }
 
 static void expect_error(Vfiobroker__Request *req, int want_r, Vfiobroker__ErrorCode code, const char *words) {
@@ -274,6 +281,7 @@ int main(void) {
         RUN(test_list);
         RUN(test_acquire_refusals);
         RUN(test_release_and_info);
+        rpc_server_free(server);
         broker_free(broker);
         loop_free(loop);
         safe_close(peer);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "test.h"
 
 static int pipe_fds[2], saved_stderr = -1;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What a broker tells the FD store (daemon/persist.c), with a datagram socket
+ * What a broker tells the FD store (daemon/system/persist.c), with a datagram socket
  * of ours as $NOTIFY_SOCKET and a thread of ours answering it as systemd
- * would (a barrier's fd is closed at once).  The kernel side is vfio-fake.c,
+ * would (a barrier's fd is closed at once).  The kernel side is the fake backend,
  * whose fds say what they stand for, as the real ones do by their device.
  *
  * After adopting a store an older broker wrote (a name per fd but a
@@ -28,14 +28,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "broker/connection.h"
+#include "broker/group.h"
+#include "broker/lease.h"
+#include "common/util.h"
 #include "fake-sysfs.h"
-#include "persist.h"
+#include "kernel/backend-fake.h"
+#include "system/persist.h"
 #include "test.h"
-#include "util.h"
-#include "vfio-fake.h"
 
 static char dir[] = "/tmp/vfio-broker-test-persist.XXXXXX";
+static Persist *persist;
 static char state[PATH_MAX];
 static FakeSysfs fs;
 
@@ -147,13 +150,13 @@ static int new_fd(Kind kind) {
         case PIDFD:
                 fd = (int) syscall(SYS_pidfd_open, getpid(), 0);
                 /* no pidfd_open (valgrind): any fd that is not a socket will do */
-                return fd >= 0 ? fd : vfio_fake_fd(VFIO_FD_OTHER, 0);
+                return fd >= 0 ? fd : kernel_fake_fd(KERNEL_FAKE_DEVICE, 0);
         case CONTAINER:
-                return vfio_fake_fd(VFIO_FD_CONTAINER, 0);
+                return kernel_fake_fd(KERNEL_FAKE_DOMAIN, 0);
         case GROUP7:
-                return vfio_fake_fd(VFIO_FD_GROUP, 7);
+                return kernel_fake_fd(KERNEL_FAKE_GROUP, 7);
         case GROUP9:
-                return vfio_fake_fd(VFIO_FD_GROUP, 9);
+                return kernel_fake_fd(KERNEL_FAKE_GROUP, 9);
         case EVENTFD_A:
         case EVENTFD_B:
                 return eventfd(0, EFD_CLOEXEC);
@@ -162,7 +165,7 @@ static int new_fd(Kind kind) {
 }
 
 /* The kernel's eventfd-id of @fd, as the state file records it. */
-static int eventfd_id(int fd) {
+static int kernel_eventfd_id(int fd) {
         long long id = fdinfo_number(fd, "eventfd-id", 10);
 
         CHECK(id >= 0);
@@ -192,7 +195,7 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
                 if (ret_fds)
                         ret_fds[i] = fds[i].fd;
                 if (stored[i].kind == EVENTFD_A || stored[i].kind == EVENTFD_B)
-                        id[stored[i].kind - EVENTFD_A] = eventfd_id(fds[i].fd);
+                        id[stored[i].kind - EVENTFD_A] = kernel_eventfd_id(fds[i].fd);
         }
         f = fopen(state, "we");
         CHECK(f);
@@ -201,18 +204,19 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
         if (records != NO_DEVICE)
                 fprintf(f, "device 1 0 0000:00:07.0 7 4\n");
         if (records == EVENTFDS_BY_NAME)
-                fprintf(f, "eventfd 1 0 0 1 2 0\neventfd 1 0 1 2 1 0\n");
+                fprintf(f, "eventfd 1 0 0 3 2 0\neventfd 1 0 1 4 1 0\n");
         if (records == EVENTFDS_BY_ID) /* A first, then B */
-                fprintf(f, "eventfd 1 0 0 1 2 0 %d\neventfd 1 0 1 2 1 0 %d\n", id[0], id[1]);
+                fprintf(f, "eventfd 1 0 0 3 2 0 %d\neventfd 1 0 1 4 1 0 %d\n", id[0], id[1]);
         CHECK(fclose(f) == 0);
 
         CHECK_EQ_INT(loop_new(&loop), 0);
         broker_config_init(&config);
         config.policy_file = config.policy_dir = "/nonexistent";
         config.sysfs_root = fs.root;
+        config.backend = &kernel_backend_fake;
         CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
-        CHECK_EQ_INT(persist_enable(b, state), 0);
-        CHECK_EQ_INT(persist_adopt(b, fds, n), 0);
+        CHECK_EQ_INT(persist_new(b, state, &persist), 0);
+        CHECK_EQ_INT(persist_adopt(persist, fds, n), 0);
         for (size_t i = 0; i < n; i++)
                 CHECK(fds[i].fd < 0); /* each used or closed */
         CHECK(broker_find_lease(b, 1) != NULL);
@@ -223,7 +227,7 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
 static void done(Broker *b) {
         Loop *loop = b->loop;
 
-        persist_disable(b);
+        persist = persist_free(persist);
         broker_free(b);
         loop_free(loop);
 }
@@ -281,7 +285,11 @@ static void test_eventfds_by_id(void) {
         CHECK_EQ_INT(d->n_eventfds, 2);
         CHECK_EQ_INT(d->eventfds[0].fd, fds[4]); /* A: the record's first eventfd, wherever the store put it */
         CHECK_EQ_INT(d->eventfds[1].fd, fds[2]);
-        CHECK_EQ_INT(broker_find_lease(b, 1)->container_fd, fds[5]);
+        CHECK_EQ_INT(kernel_domain_fd(broker_find_lease(b, 1)->domain), fds[5]);
+        CHECK_EQ_INT(d->eventfds[0].kind, LEASE_FD_IRQ); /* as the file's numbers say */
+        CHECK_EQ_INT(d->eventfds[0].irq_type, IRQ_MSI);
+        CHECK_EQ_INT(d->eventfds[1].kind, LEASE_FD_UNMASK);
+        CHECK_EQ_INT(d->eventfds[1].irq_type, IRQ_INTX);
         done(b);
 }
 
@@ -306,15 +314,17 @@ static void check_growth(void (*change)(Broker *b, Lease *l), const Said *said, 
 
         listen_start(&l);
         change(b, broker_find_lease(b, 1));
-        broker_state_changed(b);
+        broker_changed(b);
         listen_check(&l, said, n_said);
         done(b);
 }
 
 static void add_group9(Broker *b, Lease *lease) {
+        KernelGroup *kg;
         Group *g;
 
-        CHECK_EQ_INT(group_new(b, 9, vfio_fake_fd(VFIO_FD_GROUP, 9), NULL, 0, &g), 0);
+        CHECK_EQ_INT(kernel_group_adopt(b->config.backend, 9, kernel_fake_fd(KERNEL_FAKE_GROUP, 9), lease->domain, &kg), 0);
+        CHECK_EQ_INT(group_new(b, 9, kg, NULL, 0, &g), 0);
         CHECK_EQ_INT(lease_add_group(lease, g), 0);
 }
 
@@ -327,11 +337,12 @@ static void test_lease_grows(void) {
 }
 
 static void add_300_eventfds(Broker *b, Lease *lease) {
-        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = vfio_fake_fd(VFIO_FD_OTHER, 0) };
+        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = kernel_fake_fd(KERNEL_FAKE_DEVICE, 0) };
 
         CHECK_EQ_INT(lease_add_device(lease, &d), 0);
         for (uint32_t k = 0; k < 300; k++)
-                CHECK_EQ_INT(leased_device_keep_eventfd(&lease->devices[0], eventfd(0, EFD_CLOEXEC), 1, 2, k), 0);
+                CHECK_EQ_INT(leased_device_keep_eventfd(&lease->devices[0], eventfd(0, EFD_CLOEXEC), LEASE_FD_IRQ,
+                                                        IRQ_MSIX, k), 0);
 }
 
 static void test_big_lease(void) {

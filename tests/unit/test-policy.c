@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 #include "test.h"
 
 static int fake_user(const char *name, uid_t *ret) {

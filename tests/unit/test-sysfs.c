@@ -2,8 +2,8 @@
 #include <errno.h>
 
 #include "fake-sysfs.h"
-#include "util.h"
-#include "sysfs.h"
+#include "common/util.h"
+#include "common/sysfs.h"
 #include "test.h"
 
 static void test_parse_uevent(void) {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "test.h"
-#include "util.h"
-#include "wire.h"
+#include "common/util.h"
+#include "proto/wire.h"
 
 static int n_open_fds(void) {
         int n = 0;

@@ -28,10 +28,10 @@
 #include <unistd.h>
 
 #include "raw-client.h"
-#include "util.h"
+#include "common/util.h"
 #include "vfio-broker.h"
-#include "vfio-broker.pb-c.h"
-#include "wire.h"
+#include "proto/vfio-broker.pb-c.h"
+#include "proto/wire.h"
 
 static int connect_raw(void) {
         return raw_connect("flood-client");

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "raw-client.h"
-#include "util.h"
-#include "vfio-broker.pb-c.h"
-#include "wire.h"
+#include "common/util.h"
+#include "proto/vfio-broker.pb-c.h"
+#include "proto/wire.h"
 
 static int failures;
 

@@ -7,8 +7,8 @@
 #include <sys/un.h>
 
 #include "vfio-broker.h"
-#include "vfio-broker.pb-c.h"
-#include "wire.h"
+#include "proto/vfio-broker.pb-c.h"
+#include "proto/wire.h"
 
 int raw_connect(const char *who) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = VFIO_BROKER_DEFAULT_SOCKET };

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "broker/acquire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/authorize.h"
+#include "broker/devices.h"
+#include "broker/group.h"
+#include "common/util.h"
+#include "host/viable.h"
+#include "util/log.h"
+
+typedef struct IrqWant {
+        IrqType type;
+        uint32_t count;
+} IrqWant;
+
+/* One device of the request, as it is checked and then taken. */
+typedef struct DeviceWant {
+        PciDevice pci;
+        const Grant *grant;             /* once authorized */
+        IrqWant irqs[_IRQ_TYPE_MAX];
+        size_t n_irqs;
+        Group *group;                   /* once attached */
+        /* The devices of its group, read by the viability check when no lease holds the group. */
+        char (*members)[BDF_STRLEN + 1];
+        size_t n_members;
+} DeviceWant;
+
+/* The transaction's state: what it took so far, to commit or to roll back. */
+typedef struct Acquire {
+        Connection *connection;
+        const AcquireRequest *request;
+        BrokerError *err;
+        DeviceWant wants[ACQUIRE_MAX_DEVICES];
+        Lease *lease;
+        bool new_lease;
+        uint64_t memlock;
+        LeasedDevice devices[ACQUIRE_MAX_DEVICES];
+        size_t n_devices;
+        Group *new_groups[ACQUIRE_MAX_DEVICES];
+        size_t n_new;
+} Acquire;
+
+const char *irq_type_name(int t) {
+        switch (t) {
+        case IRQ_INTX: return "INTx";
+        case IRQ_MSI: return "MSI";
+        case IRQ_MSIX: return "MSI-X";
+        case IRQ_ERR: return "err";
+        case IRQ_REQ: return "req";
+        default: return "unknown";
+        }
+}
+
+/* ---- validate ---- */
+
+/* The IRQs asked for one device; counts the fds they will take. */
+static int parse_irqs(Acquire *a, const AcquireDevice *dr, const char *bdf, DeviceWant *w, size_t *n_fds) {
+        unsigned line_based = 0;
+
+        if (dr->n_irqs > _IRQ_TYPE_MAX)
+                return broker_error(a->err, BROKER_E_INVALID, "%s: too many IRQ requests", bdf);
+        for (size_t j = 0; j < dr->n_irqs; j++) {
+                const AcquireIrq *ir = &dr->irqs[j];
+                IrqWant *iw = &w->irqs[w->n_irqs];
+                bool single;
+
+                if (ir->type < 0 || ir->type >= _IRQ_TYPE_MAX)
+                        return broker_error(a->err, BROKER_E_INVALID, "%s: unknown IRQ type %d", bdf, ir->wire_type);
+                iw->type = ir->type;
+                iw->count = ir->count ? ir->count : 1;
+                single = iw->type == IRQ_INTX || iw->type == IRQ_ERR || iw->type == IRQ_REQ;
+                if ((single && iw->count != 1) || iw->count > ACQUIRE_MAX_VECTORS)
+                        return broker_error(a->err, BROKER_E_INVALID, "%s: %u %s vectors cannot be had", bdf,
+                                            iw->count, irq_type_name(iw->type));
+                for (size_t k = 0; k < w->n_irqs; k++)
+                        if (w->irqs[k].type == iw->type)
+                                return broker_error(a->err, BROKER_E_INVALID, "%s: %s requested twice", bdf,
+                                                    irq_type_name(iw->type));
+                if (iw->type <= IRQ_MSIX && ++line_based > 1)
+                        return broker_error(a->err, BROKER_E_INVALID, "%s: INTx, MSI and MSI-X exclude each other", bdf);
+                *n_fds += iw->count + (iw->type == IRQ_INTX ? 1 : 0);
+                w->n_irqs++;
+        }
+        return 0;
+}
+
+/* What sysfs and the broker's own state say of one device. */
+static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
+        Broker *b = a->connection->broker;
+        char why[256];
+        Group *g;
+        int r;
+
+        r = device_cache_read_device(b->devices, bdf, &w->pci);
+        if (r == -ENODEV)
+                return broker_error(a->err, BROKER_E_UNKNOWN_DEVICE, "no PCI device %s", bdf);
+        if (r < 0)
+                return broker_error_system(a->err, r, "%s: reading sysfs: %s", bdf, strerror(-r));
+        if (!pci_driver_is_vfio(&w->pci))
+                return broker_error(a->err, BROKER_E_NOT_VFIO,
+                                    w->pci.driver[0] ? "%s is bound to %s, not vfio-pci" : "%s has no driver; bind it to vfio-pci",
+                                    bdf, w->pci.driver);
+        if (w->pci.iommu_group < 0)
+                return broker_error(a->err, BROKER_E_NOIOMMU, "%s has no IOMMU group: is the IOMMU on?", bdf);
+        if (w->pci.noiommu && !b->policy.allow_noiommu)
+                return broker_error(a->err, BROKER_E_NOIOMMU,
+                                    "%s is in no-IOMMU group %d: no DMA isolation; the policy says AllowNoIommu=no",
+                                    bdf, w->pci.iommu_group);
+        g = broker_find_group(b, w->pci.iommu_group);
+        if (g && g->state == GROUP_QUARANTINED)
+                return broker_error(a->err, BROKER_E_QUARANTINED,
+                                    "IOMMU group %d of %s is quarantined: a device fd of lease %llu (uid %u) is still open",
+                                    g->number, bdf, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        if (g && g->lease != a->lease)
+                return broker_error(a->err, BROKER_E_BUSY, "%s is busy: IOMMU group %d is held by lease %llu of uid %u",
+                                    bdf, g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        if (!g && host_group_check_viable(b->devices, w->pci.iommu_group, &w->pci, &w->members, &w->n_members, why,
+                                          sizeof(why)) != 0)
+                return broker_error(a->err, BROKER_E_NOT_VIABLE, "%s: %s", bdf, why);
+        return 0;
+}
+
+/* Everything about the request that can be checked without touching a device. */
+static int acquire_validate(Acquire *a) {
+        const AcquireRequest *req = a->request;
+        Connection *c = a->connection;
+        size_t n_fds = 1;
+        int r;
+
+        if (req->lease_id != 0) {
+                a->lease = connection_find_lease(c, req->lease_id);
+                if (!a->lease)
+                        return broker_error(a->err, BROKER_E_UNKNOWN_LEASE, "this connection holds no lease %llu",
+                                            (unsigned long long) req->lease_id);
+        }
+        if (req->n_devices == 0 || req->n_devices > ACQUIRE_MAX_DEVICES)
+                return broker_error(a->err, BROKER_E_INVALID, "an acquire names 1 to %d devices", ACQUIRE_MAX_DEVICES);
+        for (size_t i = 0; i < req->n_devices; i++) {
+                DeviceWant *w = &a->wants[i];
+                char bdf[BDF_STRLEN + 1];
+
+                if (bdf_normalize(req->devices[i].bdf, bdf) < 0)
+                        return broker_error(a->err, BROKER_E_INVALID, "\"%.32s\" is not a PCI address",
+                                            req->devices[i].bdf);
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(a->wants[k].pci.bdf, bdf) == 0)
+                                return broker_error(a->err, BROKER_E_INVALID, "%s named twice", bdf);
+                if (a->lease && lease_find_device(a->lease, bdf))
+                        return broker_error(a->err, BROKER_E_INVALID, "%s is already in lease %llu", bdf,
+                                            (unsigned long long) a->lease->id);
+                r = parse_irqs(a, &req->devices[i], bdf, w, &n_fds);
+                if (r != 0)
+                        return r;
+                n_fds++;
+                r = check_device(a, w, bdf);
+                if (r != 0)
+                        return r;
+        }
+        if (n_fds > req->max_fds)
+                return broker_error(a->err, BROKER_E_TOO_MANY_FDS, "the reply would carry %zu fds, more than %zu",
+                                    n_fds, req->max_fds);
+        return connection_check_fd_budget(c, n_fds, a->err);
+}
+
+/* ---- authorize ---- */
+
+static unsigned irq_mask_of(const DeviceWant *w) {
+        unsigned mask = 0;
+
+        for (size_t i = 0; i < w->n_irqs; i++)
+                mask |= 1u << w->irqs[i].type; /* POLICY_IRQ_* are in IrqType's order */
+        return mask;
+}
+
+/*
+ * The policy's word on every device of the request: a grant each, MaxDevices
+ * across the uid's leases, ResetRequired for groups someone else used, and
+ * the host's interrupt isolation.  The largest MemlockLimit into a->memlock.
+ */
+static int acquire_authorize(Acquire *a) {
+        Connection *c = a->connection;
+        Broker *b = c->broker;
+        size_t held = broker_devices_of_uid(b, c->uid), n = a->request->n_devices;
+        char why[384];
+
+        if (!b->policy.allow_unsafe_interrupts && !b->interrupt_remapping &&
+            sysfs_unsafe_interrupts_allowed(b->config.sysfs_root))
+                return broker_error(a->err, BROKER_E_NO_INTERRUPT_REMAPPING,
+                                    "this host has no interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts "
+                                    "is on but the policy says AllowUnsafeInterrupts=no");
+        for (size_t i = 0; i < n; i++) {
+                DeviceWant *w = &a->wants[i];
+                const UsedGroup *used;
+
+                w->grant = authorize_device(c, &w->pci, irq_mask_of(w), why, sizeof(why));
+                if (!w->grant)
+                        return broker_error(a->err, BROKER_E_DENIED, "%s denied: %s", w->pci.bdf, why);
+                if (w->grant->has_max_devices && held + n > w->grant->max_devices)
+                        return broker_error(a->err, BROKER_E_QUOTA,
+                                            "%s denied: uid %u holds %zu device(s) and asks for %zu more; grant \"%s\" "
+                                            "allows %u", w->pci.bdf, (unsigned) c->uid, held, n, w->grant->name,
+                                            w->grant->max_devices);
+                used = ledger_find(&b->ledger, w->pci.iommu_group);
+                if (b->policy.reset_required && used && used->uid != c->uid &&
+                    !broker_find_group(b, w->pci.iommu_group))
+                        return broker_error(a->err, BROKER_E_DENIED,
+                                            "%s denied: IOMMU group %d was last held by uid %u and could not be reset; "
+                                            "ResetRequired=yes keeps it from other users", w->pci.bdf,
+                                            w->pci.iommu_group, (unsigned) used->uid);
+                if (w->grant->has_memlock && w->grant->memlock > a->memlock)
+                        a->memlock = w->grant->memlock;
+        }
+        return 0;
+}
+
+/* ---- act ---- */
+
+/* Take the group of @w into the lease's domain, unless the lease has it. */
+static int take_group(Acquire *a, DeviceWant *w) {
+        Broker *b = a->connection->broker;
+        int number = w->pci.iommu_group, r;
+        KernelGroup *kg = NULL;
+        Group *g;
+
+        g = broker_find_group(b, number);
+        if (g) {
+                w->group = g; /* validated: it is this lease's */
+                return 0;
+        }
+        /* Not "held outside" by our own FD store: a release waits for systemd to close the group (system/fdstore.c). */
+        r = kernel_group_open(b->config.backend, number, &kg);
+        if (r == KERNEL_E_HELD_OUTSIDE)
+                return broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s is held open outside the broker",
+                                    number, w->pci.bdf);
+        if (r < 0)
+                return broker_error_system(a->err, r, "opening /dev/vfio/%d: %s", number, strerror(-r));
+        r = kernel_group_attach(kg, a->lease->domain);
+        if (r != 0) {
+                kernel_group_free(kg);
+                return broker_attach_error(b, number, r, a->err);
+        }
+        r = group_new(b, number, kg, TAKE_PTR(w->members), w->n_members, &g);
+        if (r < 0)
+                return r;
+        g->lease_id = a->lease->id;
+        g->uid = a->lease->uid;
+        a->new_groups[a->n_new++] = g;
+        w->group = g;
+        return 0;
+}
+
+/* Route the IRQs asked for to fresh eventfds, which @d keeps. */
+static int route_irqs(Acquire *a, DeviceWant *w, LeasedDevice *d) {
+        const KernelBackend *backend = a->connection->broker->config.backend;
+        const char *bdf = w->pci.bdf;
+
+        for (size_t i = 0; i < w->n_irqs; i++) {
+                const IrqWant *iw = &w->irqs[i];
+                _cleanup_free_ int *fds = NULL;
+                int unmask = -EBADF, r;
+                uint32_t offered = 0;
+
+                r = kernel_device_irq_count(backend, d->fd, iw->type, &offered);
+                if (r < 0 || offered < iw->count)
+                        return broker_error_errno(a->err, BROKER_E_IRQ, ENOTSUP, "%s offers %u %s vector(s), %u requested",
+                                                  bdf, r < 0 ? 0 : offered, irq_type_name(iw->type), iw->count);
+                fds = calloc(iw->count, sizeof(int));
+                if (!fds)
+                        return -ENOMEM;
+                r = kernel_make_eventfds(fds, iw->count);
+                if (r < 0)
+                        return broker_error_system(a->err, r, "eventfd: %s", strerror(-r));
+                r = kernel_device_route_irq(backend, d->fd, iw->type, fds, iw->count, &unmask);
+                if (r < 0) {
+                        close_many(fds, iw->count);
+                        return broker_error_errno(a->err, BROKER_E_IRQ, -r, "%s: setting up %s: %s", bdf,
+                                                  irq_type_name(iw->type), strerror(-r));
+                }
+                d->irq_types |= 1u << iw->type;
+                for (uint32_t v = 0; v < iw->count; v++) {
+                        r = leased_device_keep_eventfd(d, TAKE_FD(fds[v]), LEASE_FD_IRQ, iw->type, v);
+                        if (r < 0) {
+                                close_many(fds, iw->count);
+                                safe_close(unmask);
+                                return r;
+                        }
+                }
+                if (unmask >= 0) {
+                        r = leased_device_keep_eventfd(d, unmask, LEASE_FD_UNMASK, IRQ_INTX, 0);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Open the device and set up its IRQs; what it took goes to a->devices either way. */
+static int take_device(Acquire *a, DeviceWant *w) {
+        LeasedDevice *d = &a->devices[a->n_devices];
+        int r;
+
+        *d = (LeasedDevice) { .group = w->group, .fd = -EBADF };
+        string_copy(d->bdf, sizeof(d->bdf), w->pci.bdf);
+        r = kernel_device_open(w->group->kernel, w->pci.bdf, &d->fd);
+        if (r < 0)
+                return broker_error_system(a->err, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s", w->pci.bdf, strerror(-r));
+        a->n_devices++;
+        return route_irqs(a, w, d);
+}
+
+static int acquire_act(Acquire *a) {
+        int r;
+
+        if (!a->lease) {
+                r = lease_new(a->connection, &a->lease);
+                if (r < 0)
+                        return broker_error_system(a->err, r, "opening /dev/vfio/vfio: %s", strerror(-r));
+                a->new_lease = true;
+        }
+        if (a->memlock > a->lease->memlock) {
+                r = lease_apply_memlock(a->lease, a->memlock);
+                if (r < 0)
+                        return broker_error_system(a->err, r, "setting the client's RLIMIT_MEMLOCK: %s", strerror(-r));
+        }
+        for (size_t i = 0; i < a->request->n_devices; i++) {
+                r = take_group(a, &a->wants[i]);
+                if (r == 0)
+                        r = take_device(a, &a->wants[i]);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void acquire_rollback(Acquire *a) {
+        const KernelBackend *backend = a->connection->broker->config.backend;
+
+        for (size_t i = 0; i < a->n_devices; i++)
+                leased_device_teardown(&a->devices[i], backend);
+        for (size_t i = 0; i < a->n_new; i++) {
+                (void) kernel_group_detach(a->new_groups[i]->kernel);
+                group_free(a->new_groups[i]);
+        }
+        if (a->new_lease)
+                lease_release(a->lease, "acquire failed");
+}
+
+/* ---- commit ---- */
+
+static int acquire_commit(Acquire *a, size_t *ret_first) {
+        Connection *c = a->connection;
+        Lease *l = a->lease;
+        size_t i = 0;
+
+        *ret_first = l->n_devices;
+        for (size_t k = 0; k < a->n_new; k++)
+                if (lease_add_group(l, a->new_groups[k]) < 0)
+                        goto oom;
+        for (; i < a->n_devices; i++)
+                if (lease_add_device(l, &a->devices[i]) < 0)
+                        goto oom;
+        broker_announce_acquired(c->broker, l);
+        broker_changed(c->broker);
+        for (size_t k = 0; k < a->request->n_devices; k++) {
+                const DeviceWant *w = &a->wants[k];
+
+                log_audit(LOG_INFO,
+                          &AUDIT_RECORD(AUDIT_GRANT, .lease = l->id, .has_client = true, .uid = c->uid,
+                                        .pid = c->pid, .cgroup = c->cgroup, .client_name = c->name,
+                                        .device = w->pci.bdf, .has_group = true, .group = w->pci.iommu_group,
+                                        .grant = w->grant->name),
+                          "GRANT lease %llu: %s (group %d) to uid %u pid %u cgroup %s \"%s\" by grant \"%s\"",
+                          (unsigned long long) l->id, w->pci.bdf, w->pci.iommu_group, (unsigned) c->uid,
+                          (unsigned) c->pid, c->cgroup, c->name, w->grant->name);
+        }
+        return 0;
+
+oom:
+        /* Committed parts belong to the lease now: release it whole, and what it did not take yet. */
+        for (i++; i < a->n_devices; i++)
+                leased_device_teardown(&a->devices[i], c->broker->config.backend);
+        lease_release(l, "out of memory while acquiring");
+        return broker_error_system(a->err, -ENOMEM, "out of memory");
+}
+
+int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **ret_lease, size_t *ret_first) {
+        Acquire a = { .connection = c, .request = req, .err = err };
+        int r;
+
+        r = acquire_validate(&a);
+        if (r == 0) {
+                r = acquire_authorize(&a);
+                if (r != 0)
+                        log_audit(LOG_NOTICE,
+                                  &AUDIT_RECORD(AUDIT_DENY, .has_client = true, .uid = c->uid, .pid = c->pid,
+                                                .cgroup = c->cgroup, .client_name = c->name),
+                                  "DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup,
+                                  err->message);
+        }
+        if (r == 0 && !a.lease && user_charged(c->user, USER_LEASES) >= c->broker->config.max_leases_per_uid)
+                r = broker_error(err, BROKER_E_QUOTA, "uid %u holds %u leases, the most allowed", (unsigned) c->uid,
+                                 user_charged(c->user, USER_LEASES));
+        if (r == 0) {
+                r = acquire_act(&a);
+                if (r != 0) {
+                        if (r == -ENOMEM && !err->message[0])
+                                broker_error_system(err, r, "out of memory");
+                        log_notice("uid %u pid %u: acquire failed: %s", (unsigned) c->uid, (unsigned) c->pid,
+                                   err->message);
+                        acquire_rollback(&a);
+                }
+        }
+        if (r == 0)
+                r = acquire_commit(&a, ret_first);
+        for (size_t i = 0; i < ELEMENTSOF(a.wants); i++)
+                free(a.wants[i].members);
+        if (r != 0)
+                return r;
+        *ret_lease = a.lease;
+        return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The acquire transaction: validate, authorize, act, commit.  Nothing the
+ * client asked for causes a side effect before all of it was checked, and an
+ * act that fails half-way is rolled back (nothing held, nothing open) before
+ * the refusal is returned.
+ */
+
+#include "broker/connection.h"
+#include "broker/lease.h"
+
+#define ACQUIRE_MAX_DEVICES 16
+#define ACQUIRE_MAX_VECTORS 2048
+
+typedef struct AcquireIrq {
+        int type;                       /* an IrqType; -1: none the broker knows */
+        int wire_type;                  /* what the client sent, for the message */
+        uint32_t count;                 /* 0: 1 */
+} AcquireIrq;
+
+typedef struct AcquireDevice {
+        const char *bdf;                /* as the client wrote it */
+        const AcquireIrq *irqs;
+        size_t n_irqs;
+} AcquireDevice;
+
+typedef struct AcquireRequest {
+        uint64_t lease_id;              /* 0: a new lease; else one of the connection's, which grows */
+        const AcquireDevice *devices;
+        size_t n_devices;
+        size_t max_fds;                 /* what one reply carries */
+} AcquireRequest;
+
+/*
+ * Acquire for @c; its fds-in-flight charge must be current.  On success the
+ * lease (new or grown) in *ret_lease, and the index of its first device this
+ * acquire added in *ret_first: the reply hands out the domain and the devices
+ * from there on.  A positive BROKER_E_* or -errno with @err saying why.
+ */
+int acquire(Connection *c, const AcquireRequest *a, BrokerError *err, Lease **ret_lease, size_t *ret_first);
+
+/* "INTx", "MSI", ... for messages. */
+const char *irq_type_name(int type);

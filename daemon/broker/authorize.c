@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "broker/authorize.h"
+
+static PolicyIdentity identity_of(const Connection *c) {
+        return (PolicyIdentity) {
+                .uid = c->uid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .cgroup = c->cgroup,
+                .label = c->label,
+        };
+}
+
+static PolicyDevice policy_device_of(const PciDevice *d) {
+        return (PolicyDevice) {
+                .bdf = d->bdf,
+                .vendor = (uint16_t) d->vendor,
+                .device = (uint16_t) d->device,
+                .class_code = d->class_code,
+                .iommu_group = d->iommu_group,
+        };
+}
+
+const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size) {
+        PolicyIdentity id = identity_of(c);
+        PolicyDevice pd = policy_device_of(d);
+
+        return policy_decide(&c->broker->policy, &id, &pd, irq_mask, why, size);
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The policy's word for a connection: the adapter between the model and policy_decide(). */
+
+#include "broker/connection.h"
+#include "common/sysfs.h"
+
+/* The grant that lets @c lease @d with @irq_mask (POLICY_IRQ_*), or NULL and why. */
+const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size);

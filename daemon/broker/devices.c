@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "broker/devices.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/authorize.h"
+#include "broker/group.h"
+#include "broker/lease.h"
+#include "common/util.h"
+#include "host/viable.h"
+
+DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t size) {
+        Group *g = d->iommu_group >= 0 ? broker_find_group(b, d->iommu_group) : NULL;
+
+        why[0] = 0;
+        if (g)
+                return g->state == GROUP_LEASED ? DEVICE_LEASED : DEVICE_QUARANTINED;
+        if (!pci_driver_is_vfio(d)) {
+                snprintf(why, size, d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound", d->driver);
+                return DEVICE_UNAVAILABLE;
+        }
+        if (d->iommu_group < 0) {
+                snprintf(why, size, "no IOMMU group");
+                return DEVICE_UNAVAILABLE;
+        }
+        if (host_group_check_viable(b->devices, d->iommu_group, d, NULL, NULL, why, size) != 0)
+                return DEVICE_UNAVAILABLE;
+        return DEVICE_FREE;
+}
+
+void broker_view_device(Broker *b, Connection *asking, const PciDevice *d, DeviceView *ret) {
+        Group *g = d->iommu_group >= 0 ? broker_find_group(b, d->iommu_group) : NULL;
+        char why[256];
+
+        *ret = (DeviceView) { .pci = *d };
+        ret->state = broker_device_state(b, d, ret->why, sizeof(ret->why));
+        if (g) {
+                ret->lease_id = g->lease_id;
+                ret->holder_uid = g->uid;
+        }
+        if (asking)
+                ret->grant = authorize_device(asking, d, 0, why, sizeof(why));
+}
+
+int broker_list_devices(Broker *b, Connection *asking, DeviceView **ret, size_t *ret_n, BrokerError *err) {
+        _cleanup_free_ PciDevice *all = NULL;
+        DeviceView *views;
+        size_t n, k = 0;
+        int r;
+
+        r = sysfs_list_devices(b->config.sysfs_root, &all, &n);
+        if (r < 0)
+                return broker_error_system(err, r, "cannot read PCI devices from sysfs: %s", strerror(-r));
+        views = calloc(n ? n : 1, sizeof(*views));
+        if (!views)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (host_device_listed(&all[i], all, n))
+                        broker_view_device(b, asking, &all[i], &views[k++]);
+        *ret = views;
+        *ret_n = k;
+        return 0;
+}
+
+/* The kernel refused to attach a group or set the IOMMU: say why in its terms. */
+int broker_attach_error(Broker *b, int group, int r, BrokerError *err) {
+        if (r == KERNEL_E_NOT_VIABLE)
+                return broker_error(err, BROKER_E_NOT_VIABLE, "the kernel reports IOMMU group %d not viable", group);
+        if (r == -EPERM && !sysfs_unsafe_interrupts_allowed(b->config.sysfs_root))
+                return broker_error(err, BROKER_E_NO_INTERRUPT_REMAPPING,
+                                    "IOMMU group %d: the kernel refused the type1 IOMMU (EPERM): this host has no "
+                                    "interrupt remapping and vfio_iommu_type1.allow_unsafe_interrupts is off", group);
+        return broker_error_system(err, r, "IOMMU group %d: attaching it to the container: %s", group, strerror(-r));
+}
+
+/* A free group: attach it to a domain of our own just long enough to ask. */
+static int describe_transient(Broker *b, const PciDevice *d, KernelDeviceInfo *ret, BrokerError *err) {
+        const KernelBackend *backend = b->config.backend;
+        KernelDomain *domain = NULL;
+        KernelGroup *group = NULL;
+        _cleanup_close_ int dev = -EBADF;
+        int r;
+
+        r = kernel_domain_new(backend, &domain);
+        if (r >= 0)
+                r = kernel_group_take(backend, domain, d->iommu_group, &group);
+        if (r == KERNEL_E_HELD_OUTSIDE) {
+                kernel_domain_free(domain);
+                return broker_error(err, BROKER_E_BUSY, "IOMMU group %d of %s is held open outside the broker",
+                                    d->iommu_group, d->bdf);
+        }
+        if (r != 0) {
+                kernel_domain_free(domain);
+                return broker_attach_error(b, d->iommu_group, r, err);
+        }
+        r = kernel_device_open(group, d->bdf, &dev);
+        if (r >= 0)
+                r = kernel_device_describe(backend, dev, ret);
+        dev = safe_close(dev);
+        (void) kernel_group_detach(group);
+        kernel_group_free(group);
+        kernel_domain_free(domain);
+        if (r < 0)
+                return broker_error_system(err, r, "%s: querying VFIO: %s", d->bdf, strerror(-r));
+        return 0;
+}
+
+int broker_describe_device(Connection *asking, const char *bdf_text, DeviceDescription *ret, BrokerError *err) {
+        Broker *b = asking->broker;
+        LeasedDevice *leased = NULL;
+        char bdf[BDF_STRLEN + 1], why[256];
+        DeviceView *v = &ret->view;
+        PciDevice d;
+        int r;
+
+        if (bdf_normalize(bdf_text, bdf) < 0)
+                return broker_error(err, BROKER_E_INVALID, "\"%.32s\" is not a PCI address", bdf_text);
+        r = sysfs_read_device(b->config.sysfs_root, bdf, &d);
+        if (r < 0)
+                return broker_error(err, BROKER_E_UNKNOWN_DEVICE, "no PCI device %s", bdf);
+        broker_view_device(b, asking, &d, v);
+        ret->has_info = false;
+        if (!pci_driver_is_vfio(&d) || d.iommu_group < 0 || d.noiommu)
+                return 0;
+        for (Lease *l = LIST_FIRST(&asking->leases); l && !leased; l = LIST_NEXT(l, link))
+                leased = lease_find_device(l, bdf);
+        if (leased) {
+                r = kernel_device_describe(b->config.backend, leased->fd, &ret->info);
+                if (r < 0)
+                        return broker_error_system(err, r, "%s: querying VFIO: %s", bdf, strerror(-r));
+                ret->has_info = true;
+                return 0;
+        }
+        /* Leased by another, not allowed or not viable: the sysfs view alone. */
+        if (broker_find_group(b, d.iommu_group) || !v->grant ||
+            host_group_check_viable(b->devices, d.iommu_group, &d, NULL, NULL, why, sizeof(why)) != 0)
+                return 0;
+        r = describe_transient(b, &d, &ret->info, err);
+        if (r != 0)
+                return r;
+        ret->has_info = true;
+        return 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "broker/group.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sysfs.h"
+#include "common/util.h"
+#include "util/log.h"
+
+#define RETRY_FIRST_USEC 10000ULL
+#define RETRY_MAX_USEC 1000000ULL
+
+const char *group_state_name(GroupState state) {
+        return state == GROUP_LEASED ? "leased" : "quarantined";
+}
+
+int group_new(Broker *b, int number, KernelGroup *kernel, char (*members)[BDF_STRLEN + 1], size_t n_members,
+              Group **ret) {
+        Group *g;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g) {
+                kernel_group_free(kernel);
+                free(members);
+                return -ENOMEM;
+        }
+        *g = (Group) { .broker = b, .number = number, .kernel = kernel, .state = GROUP_LEASED,
+                       .members = members, .n_members = n_members };
+        if (!members) {
+                r = sysfs_group_members(b->config.sysfs_root, number, &g->members, &g->n_members);
+                if (r < 0)
+                        log_warning("group %d: cannot list its devices: %s", number, strerror(-r));
+        }
+        LIST_INSERT_HEAD(&b->groups, g, link);
+        *ret = g;
+        return 0;
+}
+
+Group *group_free(Group *g) {
+        if (!g)
+                return NULL;
+        LIST_REMOVE(g, link);
+        source_free(g->retry);
+        kernel_group_free(g->kernel);
+        free(g->members);
+        free(g);
+        return NULL;
+}
+
+/*
+ * Reset every vfio-pci device of the group that offers a reset, through a
+ * domain of our own.  Counts the devices opened and those reset.
+ */
+static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
+        const KernelBackend *backend = g->broker->config.backend;
+        KernelDomain *domain = NULL;
+        size_t opened = 0, reset = 0;
+        int r;
+
+        *ret_opened = *ret_reset = 0;
+        r = kernel_domain_new(backend, &domain);
+        if (r >= 0)
+                r = kernel_group_attach(g->kernel, domain);
+        if (r != 0) {
+                log_warning("group %d: cannot attach it for reset: %s", g->number,
+                            r < 0 ? strerror(-r) : "the kernel reports it not viable");
+                kernel_domain_free(domain);
+                return;
+        }
+        for (size_t i = 0; i < g->n_members; i++) {
+                _cleanup_close_ int dev = -EBADF;
+
+                if (kernel_device_open(g->kernel, g->members[i], &dev) < 0)
+                        continue; /* a bridge, or a device of another driver */
+                opened++;
+                if (kernel_device_can_reset(backend, dev) <= 0) {
+                        log_debug("group %d: %s offers no reset; the kernel's own reset on close applies",
+                                  g->number, g->members[i]);
+                        continue;
+                }
+                r = kernel_device_reset(backend, dev);
+                if (r < 0)
+                        log_warning("group %d: reset of %s failed: %s", g->number, g->members[i], strerror(-r));
+                else {
+                        log_debug("group %d: %s reset", g->number, g->members[i]); /* counted in the RESET record */
+                        reset++;
+                }
+        }
+        (void) kernel_group_detach(g->kernel);
+        kernel_domain_free(domain);
+        *ret_opened = opened;
+        *ret_reset = reset;
+}
+
+/* 0: detached and freed; KERNEL_E_STILL_HELD: held elsewhere still. */
+static int group_try_detach(Group *g) {
+        size_t opened, reset;
+        Broker *b;
+        char result[64];
+        int r;
+
+        r = kernel_group_detach(g->kernel);
+        if (r == KERNEL_E_STILL_HELD)
+                return r;
+        if (r < 0)
+                log_warning("group %d: detaching it: %s", g->number, strerror(-r));
+        b = g->broker;
+        group_reset(g, &opened, &reset);
+        if (opened > 0 && reset == opened)
+                ledger_mark_clean(&b->ledger, g->number);
+        else
+                ledger_mark_used(&b->ledger, g->number, g->uid);
+        snprintf(result, sizeof(result), "%zu/%zu reset", reset, opened);
+        log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
+                  "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset",
+                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, reset, opened);
+        group_free(g);
+        broker_changed(b); /* after: the store lets go of its fd */
+        return 0;
+}
+
+static void on_retry(Source *s, void *userdata) {
+        Group *g = userdata;
+
+        if (group_try_detach(g) == 0)
+                return;
+        g->backoff_usec = g->backoff_usec * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : g->backoff_usec * 2;
+        if (source_set_timer(g->retry, g->backoff_usec) < 0)
+                log_error("group %d: cannot re-arm the quarantine timer", g->number);
+}
+
+static void group_quarantine(Group *g) {
+        int r;
+
+        g->state = GROUP_QUARANTINED;
+        g->backoff_usec = RETRY_FIRST_USEC;
+        broker_changed(g->broker);
+        log_audit(LOG_NOTICE, &AUDIT_RECORD(AUDIT_QUARANTINE, .lease = g->lease_id, .has_group = true, .group = g->number),
+                  "group %d: quarantined: a device fd of lease %llu (uid %u) is still open elsewhere",
+                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        r = loop_add_timer(g->broker->loop, g->backoff_usec, on_retry, g, &g->retry);
+        if (r < 0)
+                log_error("group %d: cannot arm the quarantine timer: %s", g->number, strerror(-r));
+}
+
+int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t lease_id, uid_t uid) {
+        Group *g;
+        int r;
+
+        r = group_new(b, number, kernel, NULL, 0, &g);
+        if (r < 0)
+                return r;
+        g->lease_id = lease_id;
+        g->uid = uid;
+        group_quarantine(g);
+        return 0;
+}
+
+void group_release(Group *g) {
+        g->lease = NULL;
+        if (group_try_detach(g) == 0)
+                return;
+        group_quarantine(g);
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "broker/lease.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include "broker/connection.h"
+#include "broker/group.h"
+#include "common/util.h"
+#include "util/log.h"
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int lease_alloc(Connection *c, uint64_t id, KernelDomain *domain, Lease **ret) {
+        Lease *l;
+
+        l = calloc(1, sizeof(*l));
+        if (!l) {
+                kernel_domain_free(domain);
+                return -ENOMEM;
+        }
+        *l = (Lease) {
+                .broker = c->broker,
+                .id = id,
+                .connection = c,
+                .uid = c->uid,
+                .pid = c->pid,
+                .domain = domain,
+                .since_usec = now_realtime_usec(),
+        };
+        user_charge(&l->charge, c->user, USER_LEASES, 1);
+        LIST_INSERT_HEAD(&c->leases, l, link);
+        *ret = l;
+        return 0;
+}
+
+int lease_new(Connection *c, Lease **ret) {
+        KernelDomain *domain;
+        int r;
+
+        r = kernel_domain_new(c->broker->config.backend, &domain);
+        if (r < 0)
+                return r;
+        r = lease_alloc(c, c->broker->next_lease_id + 1, domain, ret);
+        if (r >= 0)
+                c->broker->next_lease_id++;
+        return r;
+}
+
+int lease_adopt(Connection *c, uint64_t id, uint64_t since_usec, uint64_t memlock, const struct rlimit *saved,
+                KernelDomain *domain, Lease **ret) {
+        Lease *l;
+        int r;
+
+        r = lease_alloc(c, id, domain, &l);
+        if (r < 0)
+                return r;
+        if (c->broker->next_lease_id < id)
+                c->broker->next_lease_id = id;
+        l->since_usec = since_usec;
+        l->memlock = memlock;
+        l->saved_memlock = *saved;
+        *ret = l;
+        return 0;
+}
+
+LeasedDevice *lease_find_device(Lease *l, const char *bdf) {
+        for (size_t i = 0; i < l->n_devices; i++)
+                if (strcmp(l->devices[i].bdf, bdf) == 0)
+                        return &l->devices[i];
+        return NULL;
+}
+
+bool lease_has_group(Lease *l, const Group *g) {
+        for (size_t i = 0; i < l->n_groups; i++)
+                if (l->groups[i] == g)
+                        return true;
+        return false;
+}
+
+int lease_add_group(Lease *l, Group *g) {
+        Group **p;
+
+        p = reallocarray(l->groups, l->n_groups + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        l->groups = p;
+        l->groups[l->n_groups++] = g;
+        g->lease = l;
+        g->lease_id = l->id;
+        g->uid = l->uid;
+        return 0;
+}
+
+/* The broker's fds of the device, closed; the kernel's interrupt routing left as it is. */
+static void leased_device_close(LeasedDevice *d) {
+        d->fd = safe_close(d->fd);
+        for (size_t i = 0; i < d->n_eventfds; i++)
+                safe_close(d->eventfds[i].fd);
+        free(d->eventfds);
+        d->eventfds = NULL;
+        d->n_eventfds = 0;
+}
+
+int lease_add_device(Lease *l, LeasedDevice *d) {
+        LeasedDevice *p;
+
+        p = reallocarray(l->devices, l->n_devices + 1, sizeof(*p));
+        if (!p) {
+                leased_device_teardown(d, l->broker->config.backend);
+                return -ENOMEM;
+        }
+        l->devices = p;
+        l->devices[l->n_devices++] = *d;
+        return 0;
+}
+
+int lease_adopt_device(Lease *l, const char *bdf, Group *g, uint32_t irq_types) {
+        LeasedDevice d = { .group = g, .fd = -EBADF, .irq_types = irq_types };
+        int r;
+
+        string_copy(d.bdf, sizeof(d.bdf), bdf);
+        r = kernel_device_open(g->kernel, d.bdf, &d.fd);
+        if (r < 0)
+                return r;
+        return lease_add_device(l, &d);
+}
+
+int leased_device_keep_eventfd(LeasedDevice *d, int fd, LeaseFdKind kind, IrqType irq_type, uint32_t vector) {
+        LeaseEventfd *p;
+
+        p = reallocarray(d->eventfds, d->n_eventfds + 1, sizeof(*p));
+        if (!p) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        d->eventfds = p;
+        d->eventfds[d->n_eventfds++] = (LeaseEventfd) {
+                .fd = fd, .kind = kind, .irq_type = irq_type, .vector = vector, .id = -1,
+        };
+        return 0;
+}
+
+void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend) {
+        for (IrqType t = 0; t < _IRQ_TYPE_MAX; t++) {
+                int r;
+
+                if (!(d->irq_types & (1u << t)))
+                        continue;
+                r = kernel_device_disable_irq(backend, d->fd, t);
+                if (r < 0)
+                        log_warning("%s: tearing down IRQ index %u: %s", d->bdf, (unsigned) t, strerror(-r));
+        }
+        d->irq_types = 0;
+        leased_device_close(d);
+}
+
+int lease_apply_memlock(Lease *l, uint64_t limit) {
+        struct rlimit want = { .rlim_cur = limit, .rlim_max = limit }, old;
+
+        if (l->memlock == limit)
+                return 0;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &want, l->memlock ? NULL : &old) < 0)
+                return -errno;
+        if (!l->memlock)
+                l->saved_memlock = old;
+        l->memlock = limit;
+        return 0;
+}
+
+static void lease_restore_memlock(Lease *l) {
+        Connection *c = l->connection;
+
+        if (!l->memlock)
+                return;
+        /* Only while the process the pidfd pins still lives: its pid cannot have been reused. */
+        if (!c || !pidfd_alive(c->pidfd))
+                return;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->saved_memlock, NULL) < 0)
+                log_warning("lease %llu: restoring RLIMIT_MEMLOCK of pid %u: %s", (unsigned long long) l->id,
+                            (unsigned) l->pid, strerror(errno));
+}
+
+size_t lease_request_release(Lease *l) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->n_devices; i++)
+                for (size_t k = 0; k < l->devices[i].n_eventfds; k++) {
+                        const LeaseEventfd *e = &l->devices[i].eventfds[k];
+
+                        if (e->kind == LEASE_FD_IRQ && e->irq_type == IRQ_REQ && eventfd_write(e->fd, 1) == 0)
+                                n++;
+                }
+        return n;
+}
+
+/* Once out of its connection's list: the uid's charge, the domain, the memory. */
+static void lease_free(Lease *l) {
+        user_charge_drop(&l->charge);
+        kernel_domain_free(l->domain);
+        free(l->devices);
+        free(l->groups);
+        free(l);
+}
+
+void lease_abandon(Lease *l) {
+        for (size_t i = 0; i < l->n_devices; i++)
+                leased_device_close(&l->devices[i]);
+        for (size_t i = 0; i < l->n_groups; i++)
+                group_free(l->groups[i]);
+        LIST_REMOVE(l, link);
+        lease_free(l);
+}
+
+void lease_release(Lease *l, const char *why) {
+        Broker *b;
+
+        if (!l)
+                return;
+        b = l->broker;
+        broker_hold(b); /* the lease and each of its groups: one write */
+        broker_announce_released(b, l, why);
+        log_audit(LOG_INFO,
+                  &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
+                                .result = why),
+                  "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        lease_restore_memlock(l);
+        /* Out of the lists first: the state written while its groups go must not name them. */
+        LIST_REMOVE(l, link);
+        for (size_t i = 0; i < l->n_devices; i++)
+                leased_device_teardown(&l->devices[i], b->config.backend);
+        for (size_t i = 0; i < l->n_groups; i++)
+                group_release(l->groups[i]);
+        lease_free(l);
+        broker_changed(b);
+        broker_unhold(b);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host/viable.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+
+bool pci_is_bridge(const PciDevice *d) {
+        return (d->class_code >> 16) == 0x06;
+}
+
+bool pci_driver_is_vfio(const PciDevice *d) {
+        return strcmp(d->driver, "vfio-pci") == 0;
+}
+
+/* Drivers the kernel accepts beside vfio-pci in a viable group. */
+static bool driver_allowed_in_group(const PciDevice *d) {
+        return d->driver[0] == 0 || pci_driver_is_vfio(d) ||
+               strcmp(d->driver, "pci-stub") == 0 || strcmp(d->driver, "pcieport") == 0;
+}
+
+int host_group_check_viable(DeviceCache *cache, int group, const PciDevice *known,
+                            char (**ret_members)[BDF_STRLEN + 1], size_t *ret_n, char *why, size_t size) {
+        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
+        size_t n;
+        int r;
+
+        r = device_cache_group_members(cache, group, &members, &n);
+        if (r < 0) {
+                snprintf(why, size, "cannot list the devices of IOMMU group %d: %s", group, strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const PciDevice *d = known;
+                PciDevice read;
+
+                if (!known || strcmp(known->bdf, members[i]) != 0) {
+                        if (device_cache_read_device(cache, members[i], &read) < 0)
+                                continue;
+                        d = &read;
+                }
+                if (!driver_allowed_in_group(d)) {
+                        snprintf(why, size, "IOMMU group %d is not viable: %s is bound to the host driver %s",
+                                 group, d->bdf, d->driver);
+                        return HOST_E_NOT_VIABLE;
+                }
+        }
+        if (ret_members) {
+                *ret_members = TAKE_PTR(members);
+                *ret_n = n;
+        }
+        return 0;
+}
+
+bool host_device_listed(const PciDevice *d, const PciDevice *all, size_t n) {
+        if (pci_driver_is_vfio(d))
+                return true;
+        if (pci_is_bridge(d) || d->iommu_group < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (all[i].iommu_group == d->iommu_group && pci_driver_is_vfio(&all[i]))
+                        return true;
+        return false;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The kernel's side of a lease, behind one table of operations chosen once
+ * at start (libvfio-user's struct transport_ops is the model):
+ *
+ *   legacy   the VFIO container/group API (backend-legacy.c, over vfio.c);
+ *   fake     no kernel at all (backend-fake.c): every fd is an eventfd that
+ *            says what it stands for; for unit tests, fuzzers and benchmarks
+ *            of the broker's own work.
+ *
+ * The model holds a KernelDomain per lease (where the client's DMA mappings
+ * live: a container, for legacy) and a KernelGroup per IOMMU group it has
+ * taken, and never sees what they are made of.  Expected outcomes of the
+ * kernel are positive KERNEL_E_* codes; -errno is a failure.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Interrupt types, numbered as VFIO's PCI IRQ indices (checked in backend-legacy.c). */
+typedef enum IrqType {
+        IRQ_INTX,
+        IRQ_MSI,
+        IRQ_MSIX,
+        IRQ_ERR,
+        IRQ_REQ,
+        _IRQ_TYPE_MAX,
+} IrqType;
+
+typedef enum KernelCode {
+        KERNEL_E_HELD_OUTSIDE = 1,      /* the group is open outside the broker */
+        KERNEL_E_NOT_VIABLE,            /* the kernel reports the group not viable */
+        KERNEL_E_STILL_HELD,            /* a device fd of the group is still open somewhere */
+} KernelCode;
+
+/* What an fd of ours is, as an FD store hands fds back in no order. */
+typedef enum KernelFdKind {
+        KERNEL_FD_OTHER,
+        KERNEL_FD_DOMAIN,               /* a lease's domain (a container) */
+        KERNEL_FD_GROUP,                /* an IOMMU group; its number beside it */
+} KernelFdKind;
+
+#define KERNEL_MAX_REGIONS 64
+#define KERNEL_MAX_IRQS 64
+
+typedef struct KernelRegion {
+        uint32_t index;
+        uint32_t flags;
+        uint64_t size;
+        uint64_t offset;
+} KernelRegion;
+
+typedef struct KernelIrq {
+        uint32_t index;
+        uint32_t flags;
+        uint32_t count;
+} KernelIrq;
+
+/* What the kernel says of a device: its flags, regions and interrupts. */
+typedef struct KernelDeviceInfo {
+        uint32_t flags;
+        size_t n_regions;
+        KernelRegion regions[KERNEL_MAX_REGIONS];
+        size_t n_irqs;
+        KernelIrq irqs[KERNEL_MAX_IRQS];
+} KernelDeviceInfo;
+
+typedef struct KernelBackend KernelBackend;
+typedef struct KernelDomain KernelDomain;
+typedef struct KernelGroup KernelGroup;
+
+extern const KernelBackend kernel_backend_legacy;
+extern const KernelBackend kernel_backend_fake;
+
+/* "legacy" or "fake"; -EINVAL for anything else. */
+int kernel_backend_from_string(const char *name, const KernelBackend **ret);
+const char *kernel_backend_name(const KernelBackend *b);
+
+/* A new, empty domain. */
+int kernel_domain_new(const KernelBackend *b, KernelDomain **ret);
+/* A domain from before a restart (@fd taken, also on failure). */
+int kernel_domain_adopt(const KernelBackend *b, int fd, KernelDomain **ret);
+KernelDomain *kernel_domain_free(KernelDomain *d);
+/* The fd a client gets to map its DMA on; the FD store keeps it too. */
+int kernel_domain_fd(const KernelDomain *d);
+
+/* Take group @number, in no domain yet; KERNEL_E_HELD_OUTSIDE while it is open elsewhere. */
+int kernel_group_open(const KernelBackend *b, int number, KernelGroup **ret);
+/* A group from before a restart (@fd taken, also on failure), attached to @d (NULL: to nothing we hold). */
+int kernel_group_adopt(const KernelBackend *b, int number, int fd, KernelDomain *d, KernelGroup **ret);
+KernelGroup *kernel_group_free(KernelGroup *g);
+int kernel_group_fd(const KernelGroup *g);
+
+/*
+ * The attach sequence, the one place it is written: the kernel's viability
+ * (KERNEL_E_NOT_VIABLE), the group into @d, and for a domain's first group
+ * its IOMMU type.  On failure the group is in no domain.
+ */
+int kernel_group_attach(KernelGroup *g, KernelDomain *d);
+/* Open group @number and attach it to @d; on any failure nothing is held. */
+int kernel_group_take(const KernelBackend *b, KernelDomain *d, int number, KernelGroup **ret);
+/*
+ * Out of its domain: 0, or KERNEL_E_STILL_HELD while a device fd of the
+ * group is open anywhere (call again later).  The group counts as out of
+ * its domain from the first call on.
+ */
+int kernel_group_detach(KernelGroup *g);
+
+/* The broker's own fd of device @bdf of the group (close-on-exec). */
+int kernel_device_open(KernelGroup *g, const char *bdf, int *ret_fd);
+int kernel_device_describe(const KernelBackend *b, int fd, KernelDeviceInfo *ret);
+/* How many vectors of @type the device offers. */
+int kernel_device_irq_count(const KernelBackend *b, int fd, IrqType type, uint32_t *ret);
+/* @n fresh eventfds (close-on-exec, non-blocking) into @fds; on failure none stays open. */
+int kernel_make_eventfds(int *fds, uint32_t n);
+/*
+ * Route vectors 0..@count-1 of @type to @fds (the caller's still); for INTx
+ * also a fresh unmask eventfd (into *ret_unmask, else -EBADF).  On failure
+ * nothing stays routed.
+ */
+int kernel_device_route_irq(const KernelBackend *b, int fd, IrqType type, const int *fds, uint32_t count,
+                            int *ret_unmask);
+int kernel_device_disable_irq(const KernelBackend *b, int fd, IrqType type);
+/* 1 when the device offers a function reset of its own, 0 if not. */
+int kernel_device_can_reset(const KernelBackend *b, int fd);
+int kernel_device_reset(const KernelBackend *b, int fd);
+
+KernelFdKind kernel_fd_kind(const KernelBackend *b, int fd, int *ret_group);

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the broker does with the kernel, made once of a backend's primitives:
+ * domains and groups as objects, the attach sequence, interrupts routed to
+ * eventfds, a device described.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "common/util.h"
+#include "kernel/backend-ops.h"
+
+int kernel_backend_from_string(const char *name, const KernelBackend **ret) {
+        static const KernelBackend *const all[] = { &kernel_backend_legacy, &kernel_backend_fake };
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                if (strcmp(all[i]->name, name) == 0) {
+                        *ret = all[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *kernel_backend_name(const KernelBackend *b) {
+        return b->name;
+}
+
+static int domain_alloc(const KernelBackend *b, int fd, unsigned n_groups, KernelDomain **ret) {
+        KernelDomain *d;
+
+        d = calloc(1, sizeof(*d));
+        if (!d) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *d = (KernelDomain) { .backend = b, .fd = fd, .n_groups = n_groups };
+        *ret = d;
+        return 0;
+}
+
+int kernel_domain_new(const KernelBackend *b, KernelDomain **ret) {
+        int fd = -EBADF, r;
+
+        r = b->domain_open(&fd);
+        if (r < 0)
+                return r;
+        return domain_alloc(b, fd, 0, ret);
+}
+
+int kernel_domain_adopt(const KernelBackend *b, int fd, KernelDomain **ret) {
+        /* Its groups come back one by one (kernel_group_adopt()), and count again then. */
+        return domain_alloc(b, fd, 0, ret);
+}
+
+KernelDomain *kernel_domain_free(KernelDomain *d) {
+        if (!d)
+                return NULL;
+        safe_close(d->fd);
+        free(d);
+        return NULL;
+}
+
+int kernel_domain_fd(const KernelDomain *d) {
+        return d->fd;
+}
+
+static int group_alloc(const KernelBackend *b, int number, int fd, KernelGroup **ret) {
+        KernelGroup *g;
+
+        g = calloc(1, sizeof(*g));
+        if (!g) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *g = (KernelGroup) { .backend = b, .number = number, .fd = fd };
+        *ret = g;
+        return 0;
+}
+
+int kernel_group_open(const KernelBackend *b, int number, KernelGroup **ret) {
+        int fd = -EBADF, r;
+
+        r = b->group_open(number, &fd);
+        if (r == -EBUSY)
+                return KERNEL_E_HELD_OUTSIDE;
+        if (r < 0)
+                return r;
+        return group_alloc(b, number, fd, ret);
+}
+
+int kernel_group_adopt(const KernelBackend *b, int number, int fd, KernelDomain *d, KernelGroup **ret) {
+        KernelGroup *g = NULL;
+        int r;
+
+        r = group_alloc(b, number, fd, &g);
+        if (r < 0)
+                return r;
+        if (d) {
+                g->domain = d;
+                d->n_groups++;
+        }
+        *ret = g;
+        return 0;
+}
+
+KernelGroup *kernel_group_free(KernelGroup *g) {
+        if (!g)
+                return NULL;
+        if (g->domain)
+                g->domain->n_groups--;
+        safe_close(g->fd);
+        free(g);
+        return NULL;
+}
+
+int kernel_group_fd(const KernelGroup *g) {
+        return g->fd;
+}
+
+int kernel_group_attach(KernelGroup *g, KernelDomain *d) {
+        const KernelBackend *b = g->backend;
+        int r;
+
+        r = b->group_viable(g->fd);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return KERNEL_E_NOT_VIABLE;
+        r = b->group_set_domain(g->fd, d->fd);
+        if (r < 0)
+                return r;
+        if (d->n_groups == 0) {
+                r = b->domain_set_iommu(d->fd);
+                if (r < 0) {
+                        (void) b->group_unset_domain(g->fd);
+                        return r;
+                }
+        }
+        g->domain = d;
+        d->n_groups++;
+        return 0;
+}
+
+int kernel_group_take(const KernelBackend *b, KernelDomain *d, int number, KernelGroup **ret) {
+        KernelGroup *g = NULL;
+        int r;
+
+        r = kernel_group_open(b, number, &g);
+        if (r != 0)
+                return r;
+        r = kernel_group_attach(g, d);
+        if (r != 0) {
+                kernel_group_free(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
+}
+
+int kernel_group_detach(KernelGroup *g) {
+        int r;
+
+        if (g->domain) {
+                g->domain->n_groups--;
+                g->domain = NULL;
+        }
+        r = g->backend->group_unset_domain(g->fd);
+        return r == -EBUSY ? KERNEL_E_STILL_HELD : r;
+}
+
+int kernel_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
+        return g->backend->device_open(g->fd, bdf, ret_fd);
+}
+
+int kernel_device_describe(const KernelBackend *b, int fd, KernelDeviceInfo *ret) {
+        struct vfio_device_info info;
+        int r;
+
+        r = b->device_get_info(fd, &info);
+        if (r < 0)
+                return r;
+        if (info.num_regions > KERNEL_MAX_REGIONS || info.num_irqs > KERNEL_MAX_IRQS)
+                return -ENOMEM;
+        ret->flags = info.flags;
+        ret->n_regions = ret->n_irqs = 0;
+        for (uint32_t i = 0; i < info.num_regions; i++) {
+                struct vfio_region_info ri;
+
+                if (b->device_get_region_info(fd, i, &ri) < 0)
+                        continue;
+                ret->regions[ret->n_regions++] = (KernelRegion) {
+                        .index = ri.index, .flags = ri.flags, .size = ri.size, .offset = ri.offset,
+                };
+        }
+        for (uint32_t i = 0; i < info.num_irqs; i++) {
+                struct vfio_irq_info ii;
+
+                if (b->device_get_irq_info(fd, i, &ii) < 0)
+                        continue;
+                ret->irqs[ret->n_irqs++] = (KernelIrq) { .index = ii.index, .flags = ii.flags, .count = ii.count };
+        }
+        return 0;
+}
+
+int kernel_device_irq_count(const KernelBackend *b, int fd, IrqType type, uint32_t *ret) {
+        struct vfio_irq_info info;
+        int r;
+
+        r = b->device_get_irq_info(fd, type, &info);
+        if (r < 0)
+                return r;
+        *ret = info.count;
+        return 0;
+}
+
+int kernel_make_eventfds(int *fds, uint32_t n) {
+        for (uint32_t i = 0; i < n; i++) {
+                fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                if (fds[i] < 0) {
+                        int r = -errno;
+                        close_many(fds, i);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int kernel_device_route_irq(const KernelBackend *b, int fd, IrqType type, const int *fds, uint32_t count,
+                            int *ret_unmask) {
+        int unmask = -EBADF, r;
+
+        r = b->device_set_irq_eventfds(fd, type, VFIO_IRQ_SET_ACTION_TRIGGER, fds, count);
+        if (r < 0)
+                return r;
+        if (type == IRQ_INTX) {
+                r = kernel_make_eventfds(&unmask, 1);
+                if (r >= 0)
+                        r = b->device_set_irq_eventfds(fd, type, VFIO_IRQ_SET_ACTION_UNMASK, &unmask, 1);
+                if (r < 0) {
+                        safe_close(unmask);
+                        (void) b->device_disable_irq(fd, type);
+                        return r;
+                }
+        }
+        *ret_unmask = unmask;
+        return 0;
+}
+
+int kernel_device_disable_irq(const KernelBackend *b, int fd, IrqType type) {
+        return b->device_disable_irq(fd, type);
+}
+
+int kernel_device_can_reset(const KernelBackend *b, int fd) {
+        struct vfio_device_info info;
+        int r;
+
+        r = b->device_get_info(fd, &info);
+        if (r < 0)
+                return r;
+        return !!(info.flags & VFIO_DEVICE_FLAGS_RESET);
+}
+
+int kernel_device_reset(const KernelBackend *b, int fd) {
+        return b->device_reset(fd);
+}
+
+KernelFdKind kernel_fd_kind(const KernelBackend *b, int fd, int *ret_group) {
+        return b->fd_kind(fd, ret_group);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ListDevices and DeviceInfo: the model's device views on the wire. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "broker/devices.h"
+#include "common/util.h"
+#include "rpc/dispatch.h"
+#include "util/log.h"
+
+static Vfiobroker__DeviceState wire_state(DeviceState state) {
+        switch (state) {
+        case DEVICE_FREE: return VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
+        case DEVICE_LEASED: return VFIOBROKER__DEVICE_STATE__DEVICE_LEASED;
+        case DEVICE_QUARANTINED: return VFIOBROKER__DEVICE_STATE__DEVICE_QUARANTINED;
+        default: return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
+        }
+}
+
+static Vfiobroker__Device *device_to_wire(const DeviceView *d, Reply *reply) {
+        Vfiobroker__Device *v;
+
+        v = reply_alloc(reply, sizeof(*v));
+        if (!v)
+                return NULL;
+        vfiobroker__device__init(v);
+        v->vendor = d->pci.vendor;
+        v->device = d->pci.device;
+        v->class_code = d->pci.class_code;
+        v->iommu_group = d->pci.iommu_group;
+        v->resettable = d->pci.resettable;
+        v->noiommu = d->pci.noiommu;
+        v->state = wire_state(d->state);
+        v->lease_id = d->lease_id;
+        v->holder_uid = d->holder_uid;
+        v->allowed = d->grant != NULL;
+        v->bdf = reply_strdup(reply, d->pci.bdf);
+        v->driver = reply_strdup(reply, d->pci.driver);
+        v->reason = reply_strdup(reply, d->why);
+        v->grant = reply_strdup(reply, d->grant ? d->grant->name : "");
+        if (!v->bdf || !v->driver || !v->reason || !v->grant)
+                return NULL;
+        return v;
+}
+
+int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
+        Connection *c = s->connection;
+        _cleanup_free_ DeviceView *views = NULL;
+        Vfiobroker__ListDevicesReply *r;
+        size_t n, n_allowed = 0;
+        int e;
+
+        e = broker_list_devices(c->broker, c, &views, &n, err);
+        if (e != 0)
+                return e;
+        r = reply_alloc(reply, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        vfiobroker__list_devices_reply__init(r);
+        r->devices = reply_alloc(reply, sizeof(*r->devices) * (n ? n : 1));
+        if (!r->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r->devices[i] = device_to_wire(&views[i], reply);
+                if (!r->devices[i])
+                        return -ENOMEM;
+                n_allowed += views[i].grant != NULL;
+        }
+        r->n_devices = n;
+        log_debug("uid %u pid %u listed %zu devices; the policy lets it lease %zu", (unsigned) c->uid,
+                  (unsigned) c->pid, r->n_devices, n_allowed);
+        reply->msg.result_case = VFIOBROKER__REPLY__RESULT_LIST_DEVICES;
+        reply->msg.list_devices = r;
+        return 0;
+}
+
+static int info_to_wire(const KernelDeviceInfo *info, Vfiobroker__DeviceInfoReply *r, Reply *reply) {
+        r->flags = info->flags;
+        r->regions = reply_alloc(reply, sizeof(*r->regions) * (info->n_regions + 1));
+        r->irqs = reply_alloc(reply, sizeof(*r->irqs) * (info->n_irqs + 1));
+        if (!r->regions || !r->irqs)
+                return -ENOMEM;
+        for (size_t i = 0; i < info->n_regions; i++) {
+                Vfiobroker__RegionInfo *v = reply_alloc(reply, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                vfiobroker__region_info__init(v);
+                v->index = info->regions[i].index;
+                v->flags = info->regions[i].flags;
+                v->size = info->regions[i].size;
+                v->offset = info->regions[i].offset;
+                r->regions[r->n_regions++] = v;
+        }
+        for (size_t i = 0; i < info->n_irqs; i++) {
+                Vfiobroker__IrqInfo *v = reply_alloc(reply, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                vfiobroker__irq_info__init(v);
+                v->index = info->irqs[i].index;
+                v->flags = info->irqs[i].flags;
+                v->count = info->irqs[i].count;
+                r->irqs[r->n_irqs++] = v;
+        }
+        return 0;
+}
+
+int handle_device_info(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
+        _cleanup_free_ DeviceDescription *d = malloc(sizeof(*d));
+        Vfiobroker__DeviceInfoReply *r;
+        int e;
+
+        if (!d)
+                return -ENOMEM;
+        e = broker_describe_device(s->connection, req->device_info->bdf, d, err);
+        if (e != 0)
+                return e;
+        r = reply_alloc(reply, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        vfiobroker__device_info_reply__init(r);
+        r->device = device_to_wire(&d->view, reply);
+        if (!r->device || (d->has_info && info_to_wire(&d->info, r, reply) < 0))
+                return -ENOMEM;
+        reply->msg.result_case = VFIOBROKER__REPLY__RESULT_DEVICE_INFO;
+        reply->msg.device_info = r;
+        return 0;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "rpc/server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "proto/wire.h"
+#include "rpc/error.h"
+#include "rpc/session.h"
+#include "util/log.h"
+#include "util/peer.h"
+
+struct RpcServer {
+        Broker *broker;
+        int listen_fd;
+        Source *listen_io;
+        uint8_t *packet;                /* each request is read here (VFIO_BROKER_MAX_MESSAGE bytes) */
+        LIST_HEAD(, Session) sessions;
+};
+
+int rpc_server_new(Broker *b, RpcServer **ret) {
+        RpcServer *s;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (RpcServer) { .broker = b, .listen_fd = -EBADF };
+        s->packet = malloc(VFIO_BROKER_MAX_MESSAGE);
+        if (!s->packet) {
+                free(s);
+                return -ENOMEM;
+        }
+        LIST_INIT(&s->sessions);
+        *ret = s;
+        return 0;
+}
+
+RpcServer *rpc_server_free(RpcServer *s) {
+        Session *session;
+
+        if (!s)
+                return NULL;
+        while ((session = LIST_FIRST(&s->sessions)))
+                session_free(session);
+        source_free(s->listen_io);
+        safe_close(s->listen_fd);
+        free(s->packet);
+        free(s);
+        return NULL;
+}
+
+uint8_t *rpc_server_packet(RpcServer *s) {
+        return s->packet;
+}
+
+void rpc_server_add_session(RpcServer *s, Session *session) {
+        LIST_INSERT_HEAD(&s->sessions, session, link);
+}
+
+void rpc_server_remove_session(RpcServer *s, Session *session) {
+        LIST_REMOVE(session, link);
+}
+
+/* A new client: its limits first, then the whole identity, or no connection: nobody gets a default. */
+static int accept_client(RpcServer *s, int fd) {
+        PeerIdentity id;
+        BrokerError err = {};
+        Connection *c;
+        int r;
+
+        r = peer_credentials(fd, &id);
+        if (r < 0)
+                return r;
+        r = connection_check_limits(s->broker, id.uid, &err);
+        if (r != 0) {
+                rpc_refuse_connection(fd, r, err.message);
+                log_notice("refusing a connection: %s", err.message);
+                return -EUSERS;
+        }
+        r = peer_identify(fd, &id);
+        if (r < 0) {
+                log_notice("refusing a connection whose identity cannot be established: %s", strerror(-r));
+                return r;
+        }
+        r = connection_new(s->broker, fd, &id, &c);
+        if (r < 0)
+                return -EBADF; /* the fd went with it */
+        return session_new(s, c, true, NULL) < 0 ? -EBADF : 0;
+}
+
+static void on_connection(Source *src, int fd, void *userdata) {
+        RpcServer *s = userdata;
+        int cfd, r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning("accept: %s", strerror(errno));
+                return;
+        }
+        r = accept_client(s, cfd);
+        if (r < 0 && r != -EBADF)
+                safe_close(cfd);
+}
+
+int rpc_server_set_listen_fd(RpcServer *s, int fd) {
+        s->listen_fd = fd;
+        return loop_add_io(s->broker->loop, fd, on_connection, s, &s->listen_io);
+}
+
+int rpc_server_listen(RpcServer *s, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        /* Anyone may connect; what they may have is the broker's decision. */
+        if (chmod(path, 0666) < 0)
+                return -errno;
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        r = rpc_server_set_listen_fd(s, fd);
+        if (r < 0)
+                return r;
+        fd = -EBADF;
+        return 0;
+}
+
+static bool has_session(RpcServer *s, const Connection *c) {
+        Session *session;
+
+        LIST_FOREACH(session, &s->sessions, link)
+                if (session->connection == c)
+                        return true;
+        return false;
+}
+
+int rpc_server_serve_adopted(RpcServer *s) {
+        Connection *c, *next;
+        int r;
+
+        for (c = LIST_FIRST(&s->broker->connections); c; c = next) {
+                next = LIST_NEXT(c, link);
+                if (has_session(s, c))
+                        continue;
+                r = session_new(s, c, false, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One client socket as the protocol sees it: its packets, each decoded and
+ * dispatched in full before the next; its replies, sent at once or the
+ * client is dropped; what of them it has not read yet, charged to its uid;
+ * the Hello deadline; and its end, by disconnect, a protocol violation or
+ * the death of the process, which frees the model's connection (and so
+ * ends its leases).
+ */
+
+#include "broker/connection.h"
+#include "rpc/reply.h"
+
+typedef struct RpcServer RpcServer;
+
+typedef struct Session {
+        RpcServer *server;
+        Connection *connection;
+        Source *io;
+        Source *pid_watch;
+        Source *hello_timer;
+        UserCharge queued;              /* USER_QUEUED_BYTES: of our replies it has not read, when last looked */
+        UserCharge in_flight;           /* USER_FDS_IN_FLIGHT: sent since its queue was last seen empty */
+        bool queue_seen;                /* looked at while handling the current request */
+        LIST_ENTRY(Session) link;
+} Session;
+
+/* Serve @c (taken: freed with the session, also on failure); @hello_deadline for a new one. */
+int session_new(RpcServer *server, Connection *c, bool hello_deadline, Session **ret);
+Session *session_free(Session *s);
+
+/* Look at what the client has not read yet, and charge it to its uid (once per request). */
+void session_observe_queue(Session *s);
+
+/* Hello done: the connection leaves the unauthenticated count and its deadline. */
+void session_said_hello(Session *s, const char *name);

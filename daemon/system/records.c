@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The state file's records, each kind written and adopted in one place:
+ *
+ *   conn ID UID GID PID CGROUP LABEL NAME       fds vb-cID (socket and pidfd)
+ *   lease ID CONN SINCE MEMLOCK CUR MAX         fds vb-lID (domain, groups, eventfds)
+ *   group LEASE NUMBER                          (fd under vb-lLEASE)
+ *   device LEASE INDEX BDF GROUP IRQS           (no fd: opened again through its group)
+ *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR ID
+ *                                               (fd under vb-lLEASE; without ID: vb-lLEASE-dDEVICE-eINDEX)
+ *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
+ *   used NUMBER UID
+ *
+ * The numbers are the file's own and never change meaning: IRQS has bit N
+ * for interrupt type N (0 INTx, 1 MSI, 2 MSI-X, 3 err, 4 req); an eventfd's
+ * KIND is 3 for an interrupt, 4 for INTx's unmask, its TYPE 1 to 5 for INTx
+ * to req.  Older brokers stored the pidfd as vb-cID-pidfd, the domain as
+ * vb-lID-ctr and each group as vb-lLEASE-gNUMBER; adoption still reads those
+ * (they are stored anew under today's names).
+ *
+ * Device fds are not stored: an open device fd anywhere keeps its group from
+ * being detached, and systemd drops a stored fd only some time after it is
+ * told to.  A new broker opens the devices again through the stored group fd.
+ */
+#include "system/records.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/connection.h"
+#include "broker/group.h"
+#include "broker/lease.h"
+#include "common/util.h"
+#include "system/state-file.h"
+#include "util/log.h"
+
+#define FILE_KIND_IRQ 3
+#define FILE_KIND_UNMASK 4
+
+/* ---- writing ---- */
+
+/* The record of an eventfd, and its fd: under the lease's name, or one of its own when the kernel shows no id. */
+static int write_eventfd(FILE *f, const Lease *l, size_t i, size_t k, LeaseEventfd *e, int *lease_fds, size_t *n,
+                         WantList *w) {
+        if (e->id == -1) {
+                int id = eventfd_id(e->fd);
+
+                e->id = id >= 0 ? id : -2; /* -2: the kernel shows none */
+        }
+        fprintf(f, "eventfd %" PRIu64 " %zu %zu %d %d %" PRIu32, l->id, i, k,
+                e->kind == LEASE_FD_UNMASK ? FILE_KIND_UNMASK : FILE_KIND_IRQ, (int) e->irq_type + 1, e->vector);
+        if (e->id >= 0) {
+                fprintf(f, " %d\n", e->id);
+                lease_fds[(*n)++] = e->fd;
+                return 0;
+        }
+        fputc('\n', f);
+        return want_fd(w, e->fd, false, "vb-l%" PRIu64 "-d%zu-e%zu", l->id, i, k);
+}
+
+/* A lease's records; its domain, groups and eventfds go under one name. */
+static int write_lease(FILE *f, const Connection *c, Lease *l, WantList *w) {
+        _cleanup_free_ int *fds = NULL;
+        size_t n_fds = 1 + l->n_groups, n = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < l->n_devices; i++)
+                n_fds += l->devices[i].n_eventfds;
+        fds = calloc(n_fds, sizeof(int));
+        if (!fds)
+                return -ENOMEM;
+        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id, l->since_usec,
+                l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
+                (unsigned long long) l->saved_memlock.rlim_max);
+        fds[n++] = kernel_domain_fd(l->domain);
+        for (size_t i = 0; i < l->n_groups; i++) {
+                fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
+                fds[n++] = kernel_group_fd(l->groups[i]->kernel);
+        }
+        for (size_t i = 0; i < l->n_devices; i++) {
+                LeasedDevice *d = &l->devices[i];
+
+                fprintf(f, "device %" PRIu64 " %zu %s %d %" PRIu32 "\n", l->id, i, d->bdf, d->group->number,
+                        d->irq_types);
+                for (size_t k = 0; k < d->n_eventfds && r >= 0; k++)
+                        r = write_eventfd(f, l, i, k, &d->eventfds[k], fds, &n, w);
+        }
+        return r < 0 ? r : want_fds(w, fds, n, l->n_groups > 0, "vb-l%" PRIu64, l->id);
+}
+
+static int write_connection(FILE *f, Connection *c, WantList *w) {
+        Lease *l;
+        int r;
+
+        fprintf(f, "conn %" PRIu64 " %u %u %u ", c->id, (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid);
+        state_write_string(f, c->cgroup);
+        fputc(' ', f);
+        state_write_string(f, c->label);
+        fputc(' ', f);
+        state_write_string(f, c->name);
+        fputc('\n', f);
+        r = want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, false, "vb-c%" PRIu64, c->id);
+        LIST_FOREACH(l, &c->leases, link)
+                r = r < 0 ? r : write_lease(f, c, l, w);
+        return r;
+}
+
+int records_write(FILE *f, Broker *b, WantList *w) {
+        Connection *c;
+        Group *g;
+        int r = 0;
+
+        LIST_FOREACH(c, &b->connections, link)
+                if (LIST_FIRST(&c->leases))
+                        r = r < 0 ? r : write_connection(f, c, w);
+        LIST_FOREACH(g, &b->groups, link)
+                if (g->state == GROUP_QUARANTINED) {
+                        fprintf(f, "quarantine %d %" PRIu64 " %u\n", g->number, g->lease_id, (unsigned) g->uid);
+                        r = r < 0 ? r : want_fd(w, kernel_group_fd(g->kernel), true, "vb-q%d", g->number);
+                }
+        for (size_t i = 0; i < b->ledger.n; i++)
+                fprintf(f, "used %d %u\n", b->ledger.items[i].number, (unsigned) b->ledger.items[i].uid);
+        return r;
+}
+
+/* ---- adopting ---- */
+
+static int adopt_connection(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        char s1[512], s2[512], s3[512];
+        unsigned uid, gid, pid;
+        uint64_t id;
+        Connection *c;
+        int fd, pidfd;
+
+        if (sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s", &id, &uid, &gid, &pid, s1, s2, s3) != 7)
+                return 0;
+        Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid };
+        fd = returned_take(a->returned, FD_SOCKET, 0, "vb-c%" PRIu64, id);
+        pidfd = returned_take(a->returned, FD_NOT_SOCKET, 0, "vb-c%" PRIu64, id);
+        if (pidfd < 0) /* stored by an older broker */
+                pidfd = returned_take_any(a->returned, "vb-c%" PRIu64 "-pidfd", id);
+        state_read_string(s1, saved.cgroup, sizeof(saved.cgroup));
+        state_read_string(s2, saved.label, sizeof(saved.label));
+        state_read_string(s3, saved.name, sizeof(saved.name));
+        if (fd < 0 || pidfd < 0) {
+                safe_close(fd);
+                safe_close(pidfd);
+                return log_errno(LOG_WARNING, -EBADF, "connection %" PRIu64 ": its fds are not in the store", id);
+        }
+        return connection_adopt(a->broker, fd, pidfd, &saved, &c);
+}
+
+static int adopt_lease(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        uint64_t id, conn, since, memlock;
+        unsigned long long cur, max;
+        KernelDomain *domain;
+        Connection *c;
+        Lease *l;
+        int fd, r;
+
+        if (sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu", &id, &conn, &since,
+                   &memlock, &cur, &max) != 6)
+                return 0;
+        fd = returned_take(a->returned, FD_DOMAIN, 0, "vb-l%" PRIu64, id);
+        if (fd < 0) /* stored by an older broker */
+                fd = returned_take_any(a->returned, "vb-l%" PRIu64 "-ctr", id);
+        c = broker_find_connection(a->broker, conn);
+        if (!c || fd < 0) {
+                safe_close(fd);
+                return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": its connection or container is gone", id);
+        }
+        r = kernel_domain_adopt(a->broker->config.backend, fd, &domain);
+        if (r < 0)
+                return r;
+        return lease_adopt(c, id, since, memlock, &(struct rlimit) { .rlim_cur = cur, .rlim_max = max }, domain, &l);
+}
+
+static int adopt_group(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        KernelGroup *kg;
+        uint64_t id;
+        int number, fd, r;
+        Lease *l;
+        Group *g;
+
+        if (sscanf(line, "group %" SCNu64 " %d", &id, &number) != 2)
+                return 0;
+        fd = returned_take(a->returned, FD_GROUP, number, "vb-l%" PRIu64, id);
+        if (fd < 0) /* stored by an older broker */
+                fd = returned_take_any(a->returned, "vb-l%" PRIu64 "-g%d", id, number);
+        l = broker_find_lease(a->broker, id);
+        if (!l || fd < 0 || broker_find_group(a->broker, number)) {
+                safe_close(fd);
+                return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": group %d: its lease or fd is "
+                                 "gone, or another record holds it", id, number);
+        }
+        r = kernel_group_adopt(a->broker->config.backend, number, fd, l->domain, &kg);
+        if (r >= 0)
+                r = group_new(a->broker, number, kg, NULL, 0, &g);
+        if (r < 0)
+                return r;
+        r = lease_add_group(l, g);
+        if (r < 0)
+                group_free(g);
+        return r;
+}
+
+static int adopt_device(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        char bdf[512];
+        unsigned irqs;
+        uint64_t id;
+        size_t index;
+        int number, r;
+        Group *g;
+        Lease *l;
+
+        if (sscanf(line, "device %" SCNu64 " %zu %511s %d %u", &id, &index, bdf, &number, &irqs) != 5)
+                return 0;
+        l = broker_find_lease(a->broker, id);
+        g = broker_find_group(a->broker, number);
+        if (!l || !g || !lease_has_group(l, g) || strlen(bdf) > BDF_STRLEN || l->n_devices != index)
+                return -ENOENT;
+        r = lease_adopt_device(l, bdf, g, irqs);
+        if (r < 0)
+                return log_errno(LOG_WARNING, r, "lease %" PRIu64 ": reopening %s: %s", id, bdf, strerror(-r));
+        return 0;
+}
+
+static int adopt_eventfd(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        int kind, type, id = -1, fields, fd;
+        size_t device, index;
+        unsigned vector;
+        uint64_t lease;
+        Lease *l;
+
+        fields = sscanf(line, "eventfd %" SCNu64 " %zu %zu %d %d %u %d", &lease, &device, &index, &kind, &type, &vector,
+                        &id);
+        if (fields < 6)
+                return 0;
+        fd = fields == 7 ? returned_take(a->returned, FD_EVENTFD, id, "vb-l%" PRIu64, lease)
+                         : returned_take_any(a->returned, "vb-l%" PRIu64 "-d%zu-e%zu", lease, device, index);
+        l = broker_find_lease(a->broker, lease);
+        if (!l || device >= l->n_devices || fd < 0 || (kind != FILE_KIND_IRQ && kind != FILE_KIND_UNMASK) ||
+            type < 1 || type > _IRQ_TYPE_MAX) {
+                safe_close(fd);
+                return -ENOENT;
+        }
+        return leased_device_keep_eventfd(&l->devices[device], fd, kind == FILE_KIND_UNMASK ? LEASE_FD_UNMASK : LEASE_FD_IRQ,
+                                          (IrqType) (type - 1), vector);
+}
+
+static int adopt_quarantine(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        KernelGroup *kg;
+        unsigned uid;
+        uint64_t id;
+        int number, fd, r;
+
+        if (sscanf(line, "quarantine %d %" SCNu64 " %u", &number, &id, &uid) != 3)
+                return 0;
+        fd = returned_take(a->returned, FD_GROUP, number, "vb-q%d", number);
+        if (fd < 0)
+                return -ENOENT;
+        if (broker_find_group(a->broker, number)) {
+                safe_close(fd);
+                return log_errno(LOG_WARNING, -EEXIST, "quarantine of group %d: another record holds it", number);
+        }
+        r = kernel_group_adopt(a->broker->config.backend, number, fd, NULL, &kg);
+        if (r < 0)
+                return r;
+        return group_adopt_quarantined(a->broker, number, kg, id, uid);
+}
+
+static int adopt_used(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        unsigned uid;
+        int number;
+
+        if (sscanf(line, "used %d %u", &number, &uid) == 2)
+                ledger_mark_used(&a->broker->ledger, number, uid);
+        return 0;
+}
+
+const StateRecordKind record_kinds[] = {
+        { "conn", adopt_connection },
+        { "lease", adopt_lease },
+        { "group", adopt_group },
+        { "device", adopt_device },
+        { "eventfd", adopt_eventfd },
+        { "quarantine", adopt_quarantine },
+        { "used", adopt_used },
+};
+const size_t n_record_kinds = ELEMENTSOF(record_kinds);
