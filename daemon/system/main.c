@@ -144,7 +144,21 @@ static int make_parent_dir(const char *path) {
         return 0;
 }
 
-int main(int argc, char **argv) {
+/* What the daemon runs on, from the command line to the end. */
+typedef struct Daemon {
+        BrokerConfig config;
+        const char *socket_path;
+        const char *state_file;
+        Loop *loop;
+        Broker *broker;
+        RpcServer *server;
+        Source *sigterm, *sigint, *sighup, *watchdog;
+        StoredFd *stored;               /* what systemd passed back from its FD store */
+        size_t n_stored;
+} Daemon;
+
+/* The command line into @d: -1 to go on, else the exit status. */
+static int parse_args(Daemon *d, int argc, char **argv) {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "sysfs", required_argument, NULL, 'S' },
@@ -164,42 +178,31 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, 'V' },
                 {}
         };
-        BrokerConfig config;
-        const char *socket_path = VFIO_BROKER_SOCKET;
-        RpcServer *server = NULL;
-        Source *sigterm = NULL, *sigint = NULL, *sighup = NULL, *watchdog = NULL;
-        int listen_fd = -EBADF;
-        PolicyError err = {};
-        Broker *broker = NULL;
-        Loop *loop = NULL;
-        StoredFd *stored = NULL;
-        size_t n_stored = 0;
-        const char *state_file = VFIO_BROKER_STATE_FILE;
+        BrokerConfig *config = &d->config;
         int c, r = 0;
 
-        broker_config_init(&config);
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
-                case 's': socket_path = optarg; break;
-                case 'S': config.sysfs_root = optarg; break;
+                case 's': d->socket_path = optarg; break;
+                case 'S': config->sysfs_root = optarg; break;
                 case 'b':
-                        if (kernel_backend_from_string(optarg, &config.backend) < 0) {
+                        if (kernel_backend_from_string(optarg, &config->backend) < 0) {
                                 fprintf(stderr, "vfio-brokerd: --backend is legacy or fake\n");
                                 return EXIT_FAILURE;
                         }
                         break;
-                case 'p': config.policy_file = optarg; config.policy_file_required = true; break;
-                case 'P': config.policy_dir = optarg; break;
-                case 'C': r = parse_limit(optarg, &config.max_connections_per_uid); break;
-                case 'L': r = parse_limit(optarg, &config.max_leases_per_uid); break;
-                case 'A': r = parse_limit(optarg, &config.max_unauthenticated); break;
-                case 'Q': r = parse_limit(optarg, &config.max_queued_bytes); break;
-                case 'F': r = parse_limit(optarg, &config.max_fds_in_flight); break;
+                case 'p': config->policy_file = optarg; config->policy_file_required = true; break;
+                case 'P': config->policy_dir = optarg; break;
+                case 'C': r = parse_limit(optarg, &config->max_connections_per_uid); break;
+                case 'L': r = parse_limit(optarg, &config->max_leases_per_uid); break;
+                case 'A': r = parse_limit(optarg, &config->max_unauthenticated); break;
+                case 'Q': r = parse_limit(optarg, &config->max_queued_bytes); break;
+                case 'F': r = parse_limit(optarg, &config->max_fds_in_flight); break;
                 case 'T': {
                         unsigned seconds;
 
                         r = parse_limit(optarg, &seconds);
-                        config.hello_timeout_usec = seconds * 1000000ULL;
+                        config->hello_timeout_usec = seconds * 1000000ULL;
                         break;
                 }
                 case 'l': {
@@ -212,7 +215,7 @@ int main(int argc, char **argv) {
                         log_set_target(target);
                         break;
                 }
-                case 'f': state_file = optarg; break;
+                case 'f': d->state_file = optarg; break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
                 case 'V': printf("vfio-brokerd %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
@@ -227,97 +230,140 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_FAILURE;
         }
-        signal(SIGPIPE, SIG_IGN);
+        return -1;
+}
 
-        r = loop_new(&loop);
+/* The socket systemd passed, or one of our own; the fds of its FD store into @d. */
+static int listen_socket(Daemon *d) {
+        int listen_fd = -EBADF, r;
+
+        r = service_listen_fds(&listen_fd, &d->stored, &d->n_stored);
+        if (r >= 0) {
+                r = rpc_server_set_listen_fd(d->server, listen_fd);
+                d->socket_path = "the socket systemd passed";
+        } else if (r == -ENOENT) {
+                r = make_parent_dir(d->socket_path);
+                if (r >= 0)
+                        r = rpc_server_listen(d->server, d->socket_path);
+        }
+        if (r < 0)
+                log_error("cannot listen on %s: %s", d->socket_path, strerror(-r));
+        return r;
+}
+
+/* Under a service manager, leases outlive the process: take back those of the one before. */
+static int take_back_leases(Daemon *d) {
+        int r = 0;
+
+        if (getenv("NOTIFY_SOCKET")) {
+                r = persist_new(d->broker, d->state_file, &persist);
+                if (r >= 0)
+                        r = persist_adopt(persist, d->stored, d->n_stored);
+                if (r >= 0)
+                        r = rpc_server_serve_adopted(d->server);
+                if (r < 0)
+                        log_error("cannot take back the leases of before the restart: %s", strerror(-r));
+        }
+        for (size_t i = 0; i < d->n_stored; i++)
+                d->stored[i].fd = safe_close(d->stored[i].fd); /* not adopted (or no service manager to keep them for) */
+        return r;
+}
+
+static int watch_signals(Daemon *d) {
+        int r;
+
+        r = loop_add_signal(d->loop, SIGTERM, on_terminate, d->broker, &d->sigterm);
         if (r >= 0)
-                r = broker_new(&broker, loop, &config);
+                r = loop_add_signal(d->loop, SIGINT, on_terminate, d->broker, &d->sigint);
         if (r >= 0)
-                r = rpc_server_new(broker, &server);
+                r = loop_add_signal(d->loop, SIGHUP, on_reload, d->broker, &d->sighup);
+        if (r < 0)
+                log_error("cannot watch signals: %s", strerror(-r));
+        return r;
+}
+
+/* Everything up to serving: the policy, the socket, the leases of before, signals, watchdog, admin API, capabilities. */
+static int start(Daemon *d) {
+        PolicyError err = {};
+        int r;
+
+        r = loop_new(&d->loop);
+        if (r >= 0)
+                r = broker_new(&d->broker, d->loop, &d->config);
+        if (r >= 0)
+                r = rpc_server_new(d->broker, &d->server);
         if (r < 0) {
                 log_error("cannot set up: %s", strerror(-r));
-                return EXIT_FAILURE;
+                return r;
         }
-        r = broker_load_policy(broker, &err);
+        r = broker_load_policy(d->broker, &err);
         if (r < 0) {
                 log_policy_error("refusing to start", &err);
-                goto out;
+                return r;
         }
-        if (access(config.policy_file, F_OK) < 0)
-                log_warning("no policy file %s: nobody may lease anything", config.policy_file);
-        log_policy(broker);
-        r = service_listen_fds(&listen_fd, &stored, &n_stored);
-        if (r >= 0) {
-                r = rpc_server_set_listen_fd(server, listen_fd);
-                socket_path = "the socket systemd passed";
-        } else if (r == -ENOENT) {
-                r = make_parent_dir(socket_path);
-                if (r >= 0)
-                        r = rpc_server_listen(server, socket_path);
-        }
-        if (r < 0) {
-                log_error("cannot listen on %s: %s", socket_path, strerror(-r));
-                goto out;
-        }
-        /* Under a service manager, leases outlive the process: take back those of the one before. */
-        if (getenv("NOTIFY_SOCKET")) {
-                r = persist_new(broker, state_file, &persist);
-                if (r >= 0)
-                        r = persist_adopt(persist, stored, n_stored);
-                if (r >= 0)
-                        r = rpc_server_serve_adopted(server);
-                if (r < 0) {
-                        log_error("cannot take back the leases of before the restart: %s", strerror(-r));
-                        goto out;
-                }
-        }
-        for (size_t i = 0; i < n_stored; i++)
-                safe_close(stored[i].fd); /* not adopted (or no service manager to keep them for) */
-        r = loop_add_signal(loop, SIGTERM, on_terminate, broker, &sigterm);
+        if (access(d->config.policy_file, F_OK) < 0)
+                log_warning("no policy file %s: nobody may lease anything", d->config.policy_file);
+        log_policy(d->broker);
+        r = listen_socket(d);
         if (r >= 0)
-                r = loop_add_signal(loop, SIGINT, on_terminate, broker, &sigint);
+                r = take_back_leases(d);
         if (r >= 0)
-                r = loop_add_signal(loop, SIGHUP, on_reload, broker, &sighup);
-        if (r < 0) {
-                log_error("cannot watch signals: %s", strerror(-r));
-                goto out;
-        }
-        r = service_start_watchdog(loop, &watchdog);
-        if (r < 0) {
-                log_error("cannot start the watchdog: %s", strerror(-r));
-                goto out;
-        }
-        r = bus_new(broker, loop, reload, broker, &bus);
+                r = watch_signals(d);
+        if (r < 0)
+                return r;
+        r = service_start_watchdog(d->loop, &d->watchdog);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "cannot start the watchdog: %s", strerror(-r));
+        r = bus_new(d->broker, d->loop, reload, d->broker, &bus);
         if (r < 0)
                 log_warning("the admin API is off: %s", strerror(-r));
         /* Everything that needed root is done: keep only what leasing needs. */
-        r = service_drop_capabilities(broker->policy.allow_noiommu);
-        if (r < 0) {
-                log_error("cannot drop capabilities: %s", strerror(-r));
-                goto out;
-        }
-        log_info("vfio-brokerd %s listening on %s", VFIO_BROKER_VERSION, socket_path);
-        service_notify("READY=1\nSTATUS=serving, policy of %zu grant(s)", broker->policy.n_grants);
-        r = loop_run(loop);
-out:
-        source_free(sigterm);
-        source_free(sigint);
-        source_free(sighup);
-        source_free(watchdog);
+        r = service_drop_capabilities(d->broker->policy.allow_noiommu);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "cannot drop capabilities: %s", strerror(-r));
+        return 0;
+}
+
+/* The way out: what becomes of the leases depends on how the broker is ending. */
+static void stop(Daemon *d) {
+        source_free(d->sigterm);
+        source_free(d->sigint);
+        source_free(d->sighup);
+        source_free(d->watchdog);
         bus = bus_free(bus);
         if (persist) {
-                if (broker->ending == BROKER_STOPPING)
+                if (d->broker->ending == BROKER_STOPPING)
                         persist = persist_end(persist); /* nothing stays for a next start */
                 else {
-                        broker->ending = BROKER_LEAVING; /* failed: a restart may take them back */
+                        d->broker->ending = BROKER_LEAVING; /* failed: a restart may take them back */
                         persist = persist_free(persist);
                 }
         }
-        rpc_server_free(server);
-        broker_free(broker);
-        for (size_t i = 0; i < n_stored; i++)
-                free(stored[i].name);
-        free(stored);
-        loop_free(loop);
+        rpc_server_free(d->server);
+        broker_free(d->broker);
+        for (size_t i = 0; i < d->n_stored; i++) {
+                safe_close(d->stored[i].fd);
+                free(d->stored[i].name);
+        }
+        free(d->stored);
+        loop_free(d->loop);
+}
+
+int main(int argc, char **argv) {
+        Daemon d = { .socket_path = VFIO_BROKER_SOCKET, .state_file = VFIO_BROKER_STATE_FILE };
+        int r;
+
+        broker_config_init(&d.config);
+        r = parse_args(&d, argc, argv);
+        if (r >= 0)
+                return r;
+        signal(SIGPIPE, SIG_IGN);
+        r = start(&d);
+        if (r >= 0) {
+                log_info("vfio-brokerd %s listening on %s", VFIO_BROKER_VERSION, d.socket_path);
+                service_notify("READY=1\nSTATUS=serving, policy of %zu grant(s)", d.broker->policy.n_grants);
+                r = loop_run(d.loop);
+        }
+        stop(&d);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
