@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+static void say(BrokerError *e, int errno_value, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void say(BrokerError *e, int errno_value, const char *fmt, va_list ap) {
         e->errno_value = errno_value;
         vsnprintf(e->message, sizeof(e->message), fmt, ap);
