@@ -39,7 +39,7 @@ grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$pid/status"
 as_alice client-dma "$BDF" || fail "alice's DMA round trip"
 
 # The kernel's uevents reach the sandboxed daemon (PrivateNetwork=yes): what it
-# keeps of $BDF (daemon/devcache.c) gives way to an unbinding and a rebinding.
+# keeps of $BDF (daemon/host/devcache.c) gives way to an unbinding and a rebinding.
 journalctl --no-pager -u vfio-brokerd.service | grep 'no kernel uevents' && fail "the daemon gets no kernel uevents"
 echo "$BDF" >/sys/bus/pci/drivers/vfio-pci/unbind
 rc=0
@@ -113,6 +113,12 @@ hold_dma() { # [BDF...]: alice's client-dma --hold-dma on them (default $HELD) i
 	holder=$!
 	wait_for /tmp/hold.log holding
 }
+held_is_busy() { # a new acquire of $HELD by alice is refused as busy
+	local rc=0
+	as_alice vfio-brokerctl run "$HELD" -- true 2>/tmp/err || rc=$?
+	cat /tmp/err
+	[ "$rc" = 125 ] && grep -q busy /tmp/err
+}
 dma_again() { # ROUND
 	kill -USR1 "$holder"
 	wait_for /tmp/hold.log "DMA round $1 passed"
@@ -122,10 +128,7 @@ hold_dma
 restart restart
 journalctl --no-pager -u vfio-brokerd.service | grep -q 'adopted 1 lease' || fail "the new broker adopted no lease"
 [ "$(state_of "$HELD")" = leased ] || fail "$HELD is '$(state_of "$HELD")' after the restart, not leased"
-rc=0
-as_alice vfio-brokerctl run "$HELD" -- true 2>/tmp/err || rc=$?
-cat /tmp/err
-[ "$rc" = 125 ] && grep -q busy /tmp/err || fail "a new acquire of the held group was not refused as busy"
+held_is_busy || fail "a new acquire of the held group was not refused as busy"
 dma_again 2
 
 restart kill -s SIGKILL
@@ -205,6 +208,32 @@ kill -TERM "$holder"
 wait "$holder" || fail "the release of the INTx lease failed"
 [ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release of the INTx lease"
 echo "systemd: interrupt eventfds survived a restart"
+
+# An upgrade: the broker of the previous release (tests/systemd/previous-release, built by
+# build-previous) holds a lease; the unit restarts onto this tree's broker, which must adopt it
+# from the old one's state file and FD store: the client's DMA still works on the fds it had,
+# and another acquire of the group is refused as busy.
+previous=/usr/local/libexec/vfio-brokerd-previous
+[ -x "$previous" ] || fail "no previous broker in the image"
+mkdir -p /run/systemd/system/vfio-brokerd.service.d
+printf '[Service]\nExecStart=\nExecStart=%s\n' "$previous" >/run/systemd/system/vfio-brokerd.service.d/previous.conf
+systemctl daemon-reload
+restart restart
+[ "$(readlink "/proc/$(broker_pid)/exe")" = "$previous" ] || fail "the unit does not run the previous broker"
+hold_dma
+rm /run/systemd/system/vfio-brokerd.service.d/previous.conf
+systemctl daemon-reload
+old=$(broker_pid)
+restart restart
+[ "$(readlink "/proc/$(broker_pid)/exe")" = /usr/sbin/vfio-brokerd ] || fail "the unit does not run this broker after the upgrade"
+journalctl --no-pager _PID="$(broker_pid)" | grep -q 'adopted 1 lease' || fail "this broker adopted no lease of the previous one"
+[ "$(state_of "$HELD")" = leased ] || fail "$HELD is '$(state_of "$HELD")' after the upgrade, not leased"
+held_is_busy || fail "an acquire of the group held across the upgrade was not refused as busy"
+dma_again 2
+kill -TERM "$holder"
+wait "$holder" || fail "the release of the lease held across the upgrade failed"
+[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release of the upgraded lease"
+echo "systemd: a lease of the previous release's broker (pid $old) survived the upgrade to this one"
 
 # systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
 # way out (a RELEASE record each, "broker stopped") and removes the state file; the next start
