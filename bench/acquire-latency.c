@@ -8,7 +8,7 @@
  *            close the lease's fds, Release (which must find the group free)
  *   direct   in this process, the VFIO ioctl sequence the broker
  *            does for the same work, with the broker's own ioctl wrappers
- *            (daemon/vfio.c): open the container, open the group, check it
+ *            (daemon/kernel/vfio.c): open the container, open the group, check it
  *            viable, attach it, set the type1 IOMMU, get the device fd;
  *            then close the device, detach the group, and the reset pass
  *            the broker makes after every release (attach the group to a

@@ -31,7 +31,7 @@ rc=0
 as_alice vfio-brokerctl run --irq 0000:00:04.0:bogus 0000:00:04.0 -- true 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "a bad --irq exited $rc, not 1"
 # The broker keeps what sysfs said of a device until the kernel sends a
-# uevent (daemon/devcache.c); 00:04.0 was just read and kept.  An unbinding,
+# uevent (daemon/host/devcache.c); 00:04.0 was just read and kept.  An unbinding,
 # a rebinding, an unplug and a re-plug are each seen by the next request.
 echo 0000:00:04.0 >/sys/bus/pci/drivers/vfio-pci/unbind
 [ -z "$(state 0000:00:04.0)" ] || fail "an unbound device is listed as $(state 0000:00:04.0)"
