@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kernel/iommufd-uapi.h"
+
 #define EDU_ID           0x00
 #define EDU_LIVENESS     0x04
 #define EDU_IRQ_STATUS   0x24
@@ -162,7 +164,16 @@ static int dma(Edu *edu, int irq_fd, int unmask_fd, uint64_t src, uint64_t dst, 
         return wait_irq(edu, irq_fd, unmask_fd, what);
 }
 
-static int map_dma(int container_fd, void *vaddr, uint64_t iova, size_t size) {
+/* @fd is a VFIO container when @ioas_id < 0, else an iommufd and the IOAS to map in. */
+static int map_dma(int fd, int64_t ioas_id, void *vaddr, uint64_t iova, size_t size) {
+        struct iommu_ioas_map ioas_map = {
+                .size = sizeof(ioas_map),
+                .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+                .ioas_id = (uint32_t) ioas_id,
+                .user_va = (uintptr_t) vaddr,
+                .length = size,
+                .iova = iova,
+        };
         struct vfio_iommu_type1_dma_map map = {
                 .argsz = sizeof(map),
                 .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -171,18 +182,20 @@ static int map_dma(int container_fd, void *vaddr, uint64_t iova, size_t size) {
                 .size = size,
         };
 
-        if (ioctl(container_fd, VFIO_IOMMU_MAP_DMA, &map) < 0)
+        if (ioas_id >= 0 ? ioctl(fd, IOMMU_IOAS_MAP, &ioas_map) < 0 : ioctl(fd, VFIO_IOMMU_MAP_DMA, &map) < 0)
                 return -errno;
         return 0;
 }
 
-static void unmap_dma(int container_fd, uint64_t iova, size_t size) {
+static void unmap_dma(int fd, int64_t ioas_id, uint64_t iova, size_t size) {
+        struct iommu_ioas_unmap ioas_unmap = { .size = sizeof(ioas_unmap), .ioas_id = (uint32_t) ioas_id,
+                                               .iova = iova, .length = size };
         struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = iova, .size = size };
 
-        (void) ioctl(container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+        (void) (ioas_id >= 0 ? ioctl(fd, IOMMU_IOAS_UNMAP, &ioas_unmap) : ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
 }
 
-int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed) {
+static int roundtrip(Edu *edu, int fd, int64_t ioas_id, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed) {
         const size_t page = EDU_BUFFER_SIZE;
         uint8_t *buf;
         size_t bad = 0;
@@ -194,15 +207,15 @@ int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uin
         for (size_t i = 0; i < page; i++)
                 buf[i] = edu_pattern(seed, i);
 
-        r = map_dma(container_fd, buf, iova, 2 * page);
+        r = map_dma(fd, ioas_id, buf, iova, 2 * page);
         if (r < 0) {
-                fprintf(stderr, "edu: VFIO_IOMMU_MAP_DMA: %s\n", strerror(-r));
+                fprintf(stderr, "edu: %s: %s\n", ioas_id >= 0 ? "IOMMU_IOAS_MAP" : "VFIO_IOMMU_MAP_DMA", strerror(-r));
                 goto out;
         }
         r = dma(edu, irq_fd, unmask_fd, iova, EDU_BUFFER, 0, "buffer -> device");
         if (r >= 0)
                 r = dma(edu, irq_fd, unmask_fd, EDU_BUFFER, iova + page, EDU_DMA_TO_RAM, "device -> second buffer");
-        unmap_dma(container_fd, iova, 2 * page);
+        unmap_dma(fd, ioas_id, iova, 2 * page);
         if (r < 0)
                 goto out;
 
@@ -219,4 +232,13 @@ int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uin
 out:
         munmap(buf, 2 * page);
         return r;
+}
+
+int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed) {
+        return roundtrip(edu, container_fd, -1, irq_fd, unmask_fd, iova, seed);
+}
+
+int edu_dma_roundtrip_ioas(Edu *edu, int iommufd, uint32_t ioas_id, int irq_fd, int unmask_fd, uint64_t iova,
+                           uint8_t seed) {
+        return roundtrip(edu, iommufd, ioas_id, irq_fd, unmask_fd, iova, seed);
 }

@@ -33,5 +33,9 @@ int edu_set_msi(int device_fd, int irq_fd);
  */
 int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uint64_t iova, uint8_t seed);
 
+/* The same through IOAS @ioas_id of @iommufd (IOMMU_IOAS_MAP): a device bound to it and attached. */
+int edu_dma_roundtrip_ioas(Edu *edu, int iommufd, uint32_t ioas_id, int irq_fd, int unmask_fd, uint64_t iova,
+                           uint8_t seed);
+
 /* The byte edu_dma_roundtrip() expects at @i of the buffer for @seed. */
 uint8_t edu_pattern(uint8_t seed, size_t i);

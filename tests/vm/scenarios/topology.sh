@@ -19,4 +19,15 @@ for g in $(group 0000:00:03.0) $(group 0000:00:04.0) $(group 0000:01:01.0) $(gro
 	[ -c "/dev/vfio/$g" ] || { echo "topology: no /dev/vfio/$g"; exit 1; }
 done
 dmesg | grep -q 'Enabled IRQ remapping' || { echo "topology: no interrupt remapping"; exit 1; }
+# The bed's own kernel has iommufd and a VFIO cdev per device bound to vfio-pci, beside the legacy groups.
+case "$(uname -r)" in
+*-iommufd)
+	[ -c /dev/iommu ] || { echo "topology: no /dev/iommu on the iommufd kernel"; exit 1; }
+	for d in 0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0; do
+		cdev=$(ls "/sys/bus/pci/devices/$d/vfio-dev" 2>/dev/null)
+		[ -n "$cdev" ] && [ -c "/dev/vfio/devices/$cdev" ] || { echo "topology: $d has no VFIO cdev"; exit 1; }
+	done
+	echo "topology: /dev/iommu and a VFIO cdev for each vfio-pci device"
+	;;
+esac
 echo "topology: as documented"
