@@ -79,7 +79,7 @@ static int accept_client(RpcServer *s, int fd) {
                 return r;
         r = connection_check_limits(s->broker, id.uid, &err);
         if (r != 0) {
-                rpc_refuse_connection(fd, r, err.message);
+                session_say_error(fd, 0, r, err.message);
                 log_notice("refusing a connection: %s", err.message);
                 return -EUSERS;
         }

@@ -26,5 +26,3 @@ int rpc_server_serve_adopted(RpcServer *s);
 uint8_t *rpc_server_packet(RpcServer *s);
 void rpc_server_add_session(RpcServer *s, Session *session);
 void rpc_server_remove_session(RpcServer *s, Session *session);
-/* Tell a connection being refused why (best effort). */
-void rpc_refuse_connection(int fd, int code, const char *why);

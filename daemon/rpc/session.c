@@ -63,8 +63,7 @@ static int send_reply(Session *s, Reply *reply) {
         return r;
 }
 
-/* Tell the client why before hanging up (best effort: it may not read). */
-static void say_error(int fd, uint64_t id, int code, const char *what) {
+void session_say_error(int fd, uint64_t id, int code, const char *what) {
         Reply reply;
 
         reply_init(&reply, id);
@@ -73,12 +72,8 @@ static void say_error(int fd, uint64_t id, int code, const char *what) {
         reply_done(&reply);
 }
 
-void rpc_refuse_connection(int fd, int code, const char *why) {
-        say_error(fd, 0, code, why);
-}
-
 static void protocol_error(Session *s, uint64_t id, const char *what) {
-        say_error(s->connection->fd, id, RPC_E_PROTOCOL, what);
+        session_say_error(s->connection->fd, id, RPC_E_PROTOCOL, what);
         session_close(s, what);
 }
 
@@ -165,7 +160,7 @@ static void on_process_exit(Source *src, int fd, void *userdata) {
 static void on_hello_timeout(Source *src, void *userdata) {
         Session *s = userdata;
 
-        say_error(s->connection->fd, 0, RPC_E_HELLO_TIMEOUT, "no Hello in time");
+        session_say_error(s->connection->fd, 0, RPC_E_HELLO_TIMEOUT, "no Hello in time");
         session_close(s, "no Hello in time");
 }
 

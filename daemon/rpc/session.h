@@ -34,5 +34,8 @@ Session *session_free(Session *s);
 /* Look at what the client has not read yet, and charge it to its uid (once per request). */
 void session_observe_queue(Session *s);
 
+/* Tell the client on @fd why before hanging up (best effort: it may not read); @id: the request's. */
+void session_say_error(int fd, uint64_t id, int code, const char *what);
+
 /* Hello done: the connection leaves the unauthenticated count and its deadline. */
 void session_said_hello(Session *s, const char *name);
