@@ -3,11 +3,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -241,4 +244,35 @@ int edu_dma_roundtrip(Edu *edu, int container_fd, int irq_fd, int unmask_fd, uin
 int edu_dma_roundtrip_ioas(Edu *edu, int iommufd, uint32_t ioas_id, int irq_fd, int unmask_fd, uint64_t iova,
                            uint8_t seed) {
         return roundtrip(edu, iommufd, ioas_id, irq_fd, unmask_fd, iova, seed);
+}
+
+int edu_open_msi(Edu *edu, int device_fd, int *ret_irq) {
+        int irq, r;
+
+        r = edu_open(edu, device_fd);
+        if (r < 0)
+                return r;
+        irq = eventfd(0, EFD_CLOEXEC);
+        if (irq < 0)
+                return -errno;
+        r = edu_set_msi(device_fd, irq);
+        if (r < 0) {
+                close(irq);
+                return r;
+        }
+        *ret_irq = irq;
+        return 0;
+}
+
+int edu_group_path(const char *bdf, char *ret, size_t size) {
+        char link[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        snprintf(ret, size, "/dev/vfio/%s", basename(target));
+        return 0;
 }

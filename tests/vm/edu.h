@@ -23,6 +23,12 @@ void edu_close(Edu *edu);
 /* Route MSI vector 0 of the device to @irq_fd (the raw-VFIO path). */
 int edu_set_msi(int device_fd, int irq_fd);
 
+/* edu_open(), and MSI vector 0 routed to a new eventfd (into *ret_irq). */
+int edu_open_msi(Edu *edu, int device_fd, int *ret_irq);
+
+/* /dev/vfio/N, the legacy group of device @bdf (from its iommu_group link in sysfs). */
+int edu_group_path(const char *bdf, char *ret, size_t size);
+
 /*
  * Copy a buffer into the device and back out to a second buffer by DMA through
  * the IOMMU mappings it makes on @container_fd at @iova, waiting for each

@@ -24,19 +24,6 @@ static int fail(const char *what, int err) {
         return EXIT_FAILURE;
 }
 
-static int group_path(const char *bdf, char *ret, size_t size) {
-        char link[PATH_MAX], target[PATH_MAX];
-        ssize_t n;
-
-        snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = 0;
-        snprintf(ret, size, "/dev/vfio/%s", basename(target));
-        return 0;
-}
-
 int main(int argc, char **argv) {
         struct vfio_group_status status = { .argsz = sizeof(status) };
         char path[PATH_MAX];
@@ -48,7 +35,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: raw-dma BDF\n");
                 return EXIT_FAILURE;
         }
-        r = group_path(argv[1], path, sizeof(path));
+        r = edu_group_path(argv[1], path, sizeof(path));
         if (r < 0)
                 return fail("iommu_group", -r);
 
@@ -83,15 +70,9 @@ int main(int argc, char **argv) {
         device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[1]);
         if (device < 0)
                 return fail("VFIO_GROUP_GET_DEVICE_FD", errno);
-        r = edu_open(&edu, device);
+        r = edu_open_msi(&edu, device, &irq);
         if (r < 0)
-                return fail("edu_open", -r);
-        irq = eventfd(0, EFD_CLOEXEC);
-        if (irq < 0)
-                return fail("eventfd", errno);
-        r = edu_set_msi(device, irq);
-        if (r < 0)
-                return fail("VFIO_DEVICE_SET_IRQS(MSI)", -r);
+                return fail("the edu device with MSI on an eventfd", -r);
 
         r = edu_dma_roundtrip(&edu, container, irq, -1, 0x100000, 0x5a);
         if (r < 0)

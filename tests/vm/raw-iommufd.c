@@ -59,19 +59,6 @@ static int cdev_path(const char *bdf, char *ret, size_t size) {
         return -ENOENT;
 }
 
-static int group_path(const char *bdf, char *ret, size_t size) {
-        char link[PATH_MAX], target[PATH_MAX];
-        ssize_t n;
-
-        snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = 0;
-        snprintf(ret, size, "/dev/vfio/%s", basename(target));
-        return 0;
-}
-
 static int bind(int device, int iommufd, uint32_t *ret_devid) {
         struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
 
@@ -110,7 +97,7 @@ int main(int argc, char **argv) {
         r = cdev_path(argv[1], cdev, sizeof(cdev));
         if (r < 0)
                 return fail("no VFIO cdev for the device (vfio-dev/ in sysfs)", -r);
-        r = group_path(argv[1], group, sizeof(group));
+        r = edu_group_path(argv[1], group, sizeof(group));
         if (r < 0)
                 return fail("iommu_group", -r);
 
@@ -152,15 +139,9 @@ int main(int argc, char **argv) {
                 return fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno);
         printf("raw-iommufd: attached to IOAS %u (page table %u)\n", alloc.out_ioas_id, attach.pt_id);
 
-        r = edu_open(&edu, device);
+        r = edu_open_msi(&edu, device, &irq);
         if (r < 0)
-                return fail("edu_open", -r);
-        irq = eventfd(0, EFD_CLOEXEC);
-        if (irq < 0)
-                return fail("eventfd", errno);
-        r = edu_set_msi(device, irq);
-        if (r < 0)
-                return fail("VFIO_DEVICE_SET_IRQS(MSI)", -r);
+                return fail("the edu device with MSI on an eventfd", -r);
         r = edu_dma_roundtrip_ioas(&edu, iommufd, alloc.out_ioas_id, irq, -1, 0x100000, 0xa5);
         if (r < 0)
                 return fail("DMA round trip", -r);
