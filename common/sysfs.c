@@ -248,3 +248,16 @@ bool host_interrupt_remapping(void) {
         fclose(f);
         return found;
 }
+
+bool pci_is_bridge(const PciDevice *d) {
+        return (d->class_code >> 16) == 0x06;
+}
+
+bool pci_driver_is_vfio(const PciDevice *d) {
+        return strcmp(d->driver, "vfio-pci") == 0;
+}
+
+bool pci_driver_allowed_in_group(const PciDevice *d) {
+        return d->driver[0] == 0 || pci_driver_is_vfio(d) || strcmp(d->driver, "pci-stub") == 0 ||
+               strcmp(d->driver, "pcieport") == 0;
+}

@@ -54,3 +54,8 @@ bool sysfs_unsafe_interrupts_allowed(const char *root);
 
 /* The kernel remaps interrupts ("IR-" chips in /proc/interrupts). */
 bool host_interrupt_remapping(void);
+
+bool pci_is_bridge(const PciDevice *d);
+bool pci_driver_is_vfio(const PciDevice *d);
+/* Bound to a driver the kernel accepts beside vfio-pci in a group it hands out (or to none). */
+bool pci_driver_allowed_in_group(const PciDevice *d);

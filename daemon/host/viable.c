@@ -7,20 +7,6 @@
 
 #include "common/util.h"
 
-bool pci_is_bridge(const PciDevice *d) {
-        return (d->class_code >> 16) == 0x06;
-}
-
-bool pci_driver_is_vfio(const PciDevice *d) {
-        return strcmp(d->driver, "vfio-pci") == 0;
-}
-
-/* Drivers the kernel accepts beside vfio-pci in a viable group. */
-static bool driver_allowed_in_group(const PciDevice *d) {
-        return d->driver[0] == 0 || pci_driver_is_vfio(d) ||
-               strcmp(d->driver, "pci-stub") == 0 || strcmp(d->driver, "pcieport") == 0;
-}
-
 int host_group_check_viable(DeviceCache *cache, int group, const PciDevice *known,
                             char (**ret_members)[BDF_STRLEN + 1], size_t *ret_n, char *why, size_t size) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
@@ -41,7 +27,7 @@ int host_group_check_viable(DeviceCache *cache, int group, const PciDevice *know
                                 continue;
                         d = &read;
                 }
-                if (!driver_allowed_in_group(d)) {
+                if (!pci_driver_allowed_in_group(d)) {
                         snprintf(why, size, "IOMMU group %d is not viable: %s is bound to the host driver %s",
                                  group, d->bdf, d->driver);
                         return HOST_E_NOT_VIABLE;

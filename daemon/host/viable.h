@@ -17,9 +17,6 @@ enum {
         HOST_E_NOT_VIABLE = 1,          /* a member of the group is on a host driver */
 };
 
-bool pci_is_bridge(const PciDevice *d);
-bool pci_driver_is_vfio(const PciDevice *d);
-
 /*
  * 0 when every device of @group may be handed out together; HOST_E_NOT_VIABLE
  * (or -errno when the group cannot be read) with @why saying which device

@@ -95,24 +95,39 @@ static int fake_group_number(int fd) {
         return fake_fd_kind(fd, &number) == KERNEL_FD_GROUP ? number : -1;
 }
 
-static int fake_domain_open(int *ret_fd) { return new_fd(TAG_DOMAIN, ret_fd); }
-static int fake_domain_set_iommu(int fd) { return 0; }
+static int fake_domain_open(KernelDomain *d) {
+        int r = new_fd(TAG_DOMAIN, &d->fd);
 
-static int fake_group_open(int number, int *ret_fd) {
-        if (number == kernel_fake.held_outside)
-                return -EBUSY;
-        return new_fd(TAG_GROUP + (unsigned) number, ret_fd);
+        if (r >= 0 && d->mode == KERNEL_MODE_IOMMUFD)
+                d->ioas = 1;
+        return r;
 }
 
-static int fake_group_viable(int fd) { return fake_group_number(fd) != kernel_fake.not_viable; }
-static int fake_group_set_domain(int group_fd, int domain_fd) { return 0; }
+static int fake_group_open(KernelGroup *g) {
+        if (g->number == kernel_fake.held_outside)
+                return KERNEL_E_HELD_OUTSIDE;
+        return new_fd(TAG_GROUP + (unsigned) g->number, &g->fd);
+}
 
-static int fake_group_unset_domain(int fd) {
+static int fake_group_adopt(KernelGroup *g, const int *fds, size_t n) {
+        if (n != 1 || fake_group_number(fds[0]) != g->number) {
+                close_many((int *) fds, n);
+                return -EBADF;
+        }
+        g->fd = fds[0];
+        return 0;
+}
+
+static void fake_group_close(KernelGroup *g) { g->fd = safe_close(g->fd); }
+static int fake_group_viable(KernelGroup *g) { return g->number != kernel_fake.not_viable; }
+static int fake_group_set_domain(KernelGroup *g, KernelDomain *d) { return 0; }
+
+static int fake_group_unset_domain(KernelGroup *g) {
         kernel_fake.detaches++;
-        return fake_group_number(fd) == kernel_fake.still_held ? -EBUSY : 0;
+        return g->number == kernel_fake.still_held ? -EBUSY : 0;
 }
 
-static int fake_device_open(int group_fd, const char *bdf, int *ret_fd) { return new_fd(TAG_DEVICE, ret_fd); }
+static int fake_device_open(KernelGroup *g, const char *bdf, int *ret_fd) { return new_fd(TAG_DEVICE, ret_fd); }
 
 static int fake_device_get_info(int fd, struct vfio_device_info *ret) {
         *ret = (struct vfio_device_info) { .argsz = sizeof(*ret), .num_regions = 9, .num_irqs = 5,
@@ -145,11 +160,13 @@ static int fake_device_reset(int fd) {
 const KernelBackend kernel_backend_fake = {
         .name = "fake",
         .domain_open = fake_domain_open,
-        .domain_set_iommu = fake_domain_set_iommu,
         .group_open = fake_group_open,
+        .group_adopt = fake_group_adopt,
+        .group_close = fake_group_close,
         .group_viable = fake_group_viable,
         .group_set_domain = fake_group_set_domain,
         .group_unset_domain = fake_group_unset_domain,
+        .group_fds = legacy_group_fds,
         .device_open = fake_device_open,
         .device_get_info = fake_device_get_info,
         .device_get_region_info = fake_device_get_region_info,

@@ -15,6 +15,8 @@
 int kernel_backend_from_string(const char *name, const KernelBackend **ret) {
         static const KernelBackend *const all[] = { &kernel_backend_legacy, &kernel_backend_fake };
 
+        /* iommufd is not one to start with: a lease asks for it (kernel_backend_for_mode()). */
+
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 if (strcmp(all[i]->name, name) == 0) {
                         *ret = all[i];
@@ -27,31 +29,63 @@ const char *kernel_backend_name(const KernelBackend *b) {
         return b->name;
 }
 
-static int domain_alloc(const KernelBackend *b, int fd, unsigned n_groups, KernelDomain **ret) {
+const KernelBackend *kernel_backend_for_mode(const KernelBackend *base, KernelMode mode) {
+        if (base == &kernel_backend_fake)
+                return base;
+        return mode == KERNEL_MODE_LEGACY ? &kernel_backend_legacy : &kernel_backend_iommufd;
+}
+
+int kernel_mode_check(const KernelBackend *b, KernelMode mode, const char *bdf, char *why, size_t size) {
+        return b->mode_check ? b->mode_check(mode, bdf, why, size) : 0;
+}
+
+const char *kernel_mode_name(KernelMode mode) {
+        static const char *const names[] = {
+                [KERNEL_MODE_LEGACY] = "legacy", [KERNEL_MODE_IOMMUFD] = "iommufd", [KERNEL_MODE_VMM] = "vmm",
+        };
+
+        return (unsigned) mode < ELEMENTSOF(names) ? names[mode] : "unknown";
+}
+
+static int domain_alloc(const KernelBackend *b, KernelMode mode, KernelDomain **ret) {
         KernelDomain *d;
 
         d = calloc(1, sizeof(*d));
-        if (!d) {
-                safe_close(fd);
+        if (!d)
                 return -ENOMEM;
-        }
-        *d = (KernelDomain) { .backend = b, .fd = fd, .n_groups = n_groups };
+        *d = (KernelDomain) { .backend = b, .mode = mode, .fd = -EBADF };
         *ret = d;
         return 0;
 }
 
-int kernel_domain_new(const KernelBackend *b, KernelDomain **ret) {
-        int fd = -EBADF, r;
+int kernel_domain_new(const KernelBackend *b, KernelMode mode, KernelDomain **ret) {
+        KernelDomain *d;
+        int r;
 
-        r = b->domain_open(&fd);
+        r = domain_alloc(b, mode, &d);
         if (r < 0)
                 return r;
-        return domain_alloc(b, fd, 0, ret);
+        r = b->domain_open(d);
+        if (r < 0) {
+                kernel_domain_free(d);
+                return r;
+        }
+        *ret = d;
+        return 0;
 }
 
-int kernel_domain_adopt(const KernelBackend *b, int fd, KernelDomain **ret) {
+int kernel_domain_adopt(const KernelBackend *b, KernelMode mode, int fd, uint32_t ioas, KernelDomain **ret) {
+        int r;
+
         /* Its groups come back one by one (kernel_group_adopt()), and count again then. */
-        return domain_alloc(b, fd, 0, ret);
+        r = domain_alloc(b, mode, ret);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        (*ret)->fd = fd;
+        (*ret)->ioas = ioas;
+        return 0;
 }
 
 KernelDomain *kernel_domain_free(KernelDomain *d) {
@@ -66,37 +100,56 @@ int kernel_domain_fd(const KernelDomain *d) {
         return d->fd;
 }
 
-static int group_alloc(const KernelBackend *b, int number, int fd, KernelGroup **ret) {
+KernelMode kernel_domain_mode(const KernelDomain *d) {
+        return d->mode;
+}
+
+uint32_t kernel_domain_ioas(const KernelDomain *d) {
+        return d->ioas;
+}
+
+static int group_alloc(const KernelBackend *b, int number, KernelGroup **ret) {
         KernelGroup *g;
 
         g = calloc(1, sizeof(*g));
-        if (!g) {
-                safe_close(fd);
+        if (!g)
                 return -ENOMEM;
-        }
-        *g = (KernelGroup) { .backend = b, .number = number, .fd = fd };
+        *g = (KernelGroup) { .backend = b, .number = number, .fd = -EBADF };
         *ret = g;
         return 0;
 }
 
 int kernel_group_open(const KernelBackend *b, int number, KernelGroup **ret) {
-        int fd = -EBADF, r;
+        KernelGroup *g;
+        int r;
 
-        r = b->group_open(number, &fd);
-        if (r == -EBUSY)
-                return KERNEL_E_HELD_OUTSIDE;
+        r = group_alloc(b, number, &g);
         if (r < 0)
                 return r;
-        return group_alloc(b, number, fd, ret);
+        r = b->group_open(g);
+        if (r != 0) {
+                kernel_group_free(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
 }
 
-int kernel_group_adopt(const KernelBackend *b, int number, int fd, KernelDomain *d, KernelGroup **ret) {
+int kernel_group_adopt(const KernelBackend *b, int number, const int *fds, size_t n, KernelDomain *d,
+                       KernelGroup **ret) {
         KernelGroup *g = NULL;
         int r;
 
-        r = group_alloc(b, number, fd, &g);
-        if (r < 0)
+        r = group_alloc(b, number, &g);
+        if (r < 0) {
+                close_many((int *) fds, n);
                 return r;
+        }
+        r = b->group_adopt(g, fds, n);
+        if (r < 0) {
+                kernel_group_free(g);
+                return r;
+        }
         if (d) {
                 g->domain = d;
                 d->n_groups++;
@@ -110,31 +163,40 @@ KernelGroup *kernel_group_free(KernelGroup *g) {
                 return NULL;
         if (g->domain)
                 g->domain->n_groups--;
-        safe_close(g->fd);
+        g->backend->group_close(g);
+        free(g->cdevs);
         free(g);
         return NULL;
 }
 
-int kernel_group_fd(const KernelGroup *g) {
-        return g->fd;
+size_t kernel_group_fds(const KernelGroup *g, int *fds, size_t max) {
+        return g->backend->group_fds(g, fds, max);
+}
+
+KernelMode kernel_group_mode(const KernelGroup *g) {
+        return g->backend == &kernel_backend_iommufd ? KERNEL_MODE_IOMMUFD : KERNEL_MODE_LEGACY;
+}
+
+int kernel_group_domain_new(const KernelGroup *g, KernelDomain **ret) {
+        return kernel_domain_new(g->backend, kernel_group_mode(g), ret);
 }
 
 int kernel_group_attach(KernelGroup *g, KernelDomain *d) {
         const KernelBackend *b = g->backend;
         int r;
 
-        r = b->group_viable(g->fd);
+        r = b->group_viable(g);
         if (r < 0)
                 return r;
         if (r == 0)
                 return KERNEL_E_NOT_VIABLE;
-        r = b->group_set_domain(g->fd, d->fd);
-        if (r < 0)
+        r = b->group_set_domain(g, d);
+        if (r != 0)
                 return r;
-        if (d->n_groups == 0) {
-                r = b->domain_set_iommu(d->fd);
+        if (d->n_groups == 0 && b->domain_set_iommu) {
+                r = b->domain_set_iommu(d);
                 if (r < 0) {
-                        (void) b->group_unset_domain(g->fd);
+                        (void) b->group_unset_domain(g);
                         return r;
                 }
         }
@@ -166,12 +228,16 @@ int kernel_group_detach(KernelGroup *g) {
                 g->domain->n_groups--;
                 g->domain = NULL;
         }
-        r = g->backend->group_unset_domain(g->fd);
+        r = g->backend->group_unset_domain(g);
         return r == -EBUSY ? KERNEL_E_STILL_HELD : r;
 }
 
+int kernel_group_let_go(KernelGroup *g) {
+        return g->backend->group_let_go ? g->backend->group_let_go(g) : 0;
+}
+
 int kernel_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
-        return g->backend->device_open(g->fd, bdf, ret_fd);
+        return g->backend->device_open(g, bdf, ret_fd);
 }
 
 int kernel_device_describe(const KernelBackend *b, int fd, KernelDeviceInfo *ret) {

@@ -46,7 +46,7 @@ int vfio_container_set_iommu(int container_fd) {
  * start of the unit has one of its own.
  */
 VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
-        char link[64], target[PATH_MAX], name[16], parent[16];
+        char link[64], target[PATH_MAX], path[PATH_MAX + 96], name[16], parent[16];
         struct stat st;
         ssize_t n;
 
@@ -57,16 +57,27 @@ VfioFdKind vfio_fd_kind(int fd, int *ret_group) {
         if (n < 0)
                 return VFIO_FD_OTHER;
         target[n] = 0;
-        /* .../devices/virtual/misc/vfio or .../devices/virtual/vfio/NUMBER */
+        /* .../devices/virtual/misc/{vfio,iommu}, .../devices/virtual/vfio/NUMBER or .../BDF/vfio-dev/vfioN */
         if (parse_link_name(target, name, sizeof(name)) < 0 || !strrchr(target, '/'))
                 return VFIO_FD_OTHER;
+        snprintf(path, sizeof(path), "/sys/dev/char/%s/../../iommu_group", target);
         *strrchr(target, '/') = 0;
         if (parse_link_name(target, parent, sizeof(parent)) < 0)
                 return VFIO_FD_OTHER;
         if (strcmp(parent, "misc") == 0 && strcmp(name, "vfio") == 0)
                 return VFIO_FD_CONTAINER;
+        if (strcmp(parent, "misc") == 0 && strcmp(name, "iommu") == 0)
+                return VFIO_FD_IOMMUFD;
         if (strcmp(parent, "vfio") == 0 && parse_group_link(name, ret_group) >= 0)
                 return VFIO_FD_GROUP;
+        if (strcmp(parent, "vfio-dev") == 0 && strncmp(name, "vfio", 4) == 0) {
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n < 0)
+                        return VFIO_FD_OTHER;
+                target[n] = 0;
+                if (parse_group_link(target, ret_group) >= 0)
+                        return VFIO_FD_CDEV;
+        }
         return VFIO_FD_OTHER;
 }
 

@@ -21,6 +21,8 @@ typedef enum VfioFdKind {
         VFIO_FD_OTHER,
         VFIO_FD_CONTAINER,      /* /dev/vfio/vfio */
         VFIO_FD_GROUP,          /* /dev/vfio/N; N in *ret_group */
+        VFIO_FD_IOMMUFD,        /* /dev/iommu */
+        VFIO_FD_CDEV,           /* /dev/vfio/devices/vfioN; its device's group in *ret_group */
 } VfioFdKind;
 
 VfioFdKind vfio_fd_kind(int fd, int *ret_group);
