@@ -33,6 +33,8 @@ struct vfio_broker {
 
 struct vfio_broker_lease {
         uint64_t id;
+        enum vfio_broker_backend backend;
+        uint32_t ioas;
         struct vfio_broker_fd *fds;
         size_t n_fds;
 };
@@ -279,9 +281,15 @@ out:
         return r;
 }
 
-static int lease_from_reply(const Reply *reply, uint64_t id, int *fds, size_t n_fds, vfio_broker_lease **ret) {
+static int lease_from_reply(const Reply *reply, uint64_t id, Vfiobroker__Backend backend, uint32_t ioas, int *fds,
+                            size_t n_fds, vfio_broker_lease **ret) {
         vfio_broker_lease *l;
 
+        /* The broker's word too is checked: a backend we did not ask for, or an IOAS outside driver mode. */
+        if ((backend != VFIOBROKER__BACKEND__BACKEND_LEGACY && backend != VFIOBROKER__BACKEND__BACKEND_IOMMUFD &&
+             backend != VFIOBROKER__BACKEND__BACKEND_VMM) ||
+            (backend == VFIOBROKER__BACKEND__BACKEND_IOMMUFD) != (ioas != 0))
+                return -EPROTO;
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
@@ -291,6 +299,8 @@ static int lease_from_reply(const Reply *reply, uint64_t id, int *fds, size_t n_
                 return -ENOMEM;
         }
         l->id = id;
+        l->backend = (enum vfio_broker_backend) backend;
+        l->ioas = ioas;
         for (size_t i = 0; i < n_fds; i++) {
                 const Vfiobroker__FdRole *role = reply->fds[i];
 
@@ -309,6 +319,12 @@ static int lease_from_reply(const Reply *reply, uint64_t id, int *fds, size_t n_
 
 int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_broker_device_request *devices,
                         size_t n_devices, vfio_broker_lease **ret) {
+        return vfio_broker_acquire_backend(b, lease_id, VFIO_BROKER_BACKEND_LEGACY, devices, n_devices, ret);
+}
+
+int vfio_broker_acquire_backend(vfio_broker *b, uint64_t lease_id, enum vfio_broker_backend backend,
+                                const struct vfio_broker_device_request *devices, size_t n_devices,
+                                vfio_broker_lease **ret) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__AcquireRequest acquire = VFIOBROKER__ACQUIRE_REQUEST__INIT;
         _cleanup_free_ Vfiobroker__DeviceRequest *drs = NULL;
@@ -320,7 +336,7 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
         Reply *reply;
         int r;
 
-        if (!devices || n_devices == 0 || n_devices > 16 || !ret)
+        if (!devices || n_devices == 0 || n_devices > 16 || !ret || (unsigned) backend > VFIO_BROKER_BACKEND_VMM)
                 return -EINVAL;
         for (size_t i = 0; i < n_devices; i++) {
                 if (!devices[i].bdf || (devices[i].n_irqs > 0 && !devices[i].irqs))
@@ -349,13 +365,16 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
         acquire.devices = drp;
         acquire.n_devices = n_devices;
         acquire.lease_id = lease_id;
+        acquire.backend = (Vfiobroker__Backend) backend;
         req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
         req.acquire = &acquire;
 
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_ACQUIRE, &reply, fds, &n_fds);
         if (r < 0)
                 return r;
-        r = lease_from_reply(reply, reply->acquire->lease_id, fds, n_fds, ret);
+        r = (Vfiobroker__Backend) backend != reply->acquire->backend ? -EPROTO
+            : lease_from_reply(reply, reply->acquire->lease_id, reply->acquire->backend, reply->acquire->ioas_id, fds,
+                               n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
         reply_free(b, reply);
@@ -378,7 +397,8 @@ int vfio_broker_fetch_lease(vfio_broker *b, uint64_t lease_id, vfio_broker_lease
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_FETCH_LEASE, &reply, fds, &n_fds);
         if (r < 0)
                 return r;
-        r = lease_from_reply(reply, reply->fetch_lease->lease_id, fds, n_fds, ret);
+        r = lease_from_reply(reply, reply->fetch_lease->lease_id, reply->fetch_lease->backend,
+                             reply->fetch_lease->ioas_id, fds, n_fds, ret);
         if (r < 0)
                 close_many(fds, n_fds);
         reply_free(b, reply);
@@ -387,6 +407,14 @@ int vfio_broker_fetch_lease(vfio_broker *b, uint64_t lease_id, vfio_broker_lease
 
 uint64_t vfio_broker_lease_id(const vfio_broker_lease *l) {
         return l ? l->id : 0;
+}
+
+enum vfio_broker_backend vfio_broker_lease_backend(const vfio_broker_lease *l) {
+        return l ? l->backend : VFIO_BROKER_BACKEND_LEGACY;
+}
+
+uint32_t vfio_broker_lease_ioas(const vfio_broker_lease *l) {
+        return l ? l->ioas : 0;
 }
 
 size_t vfio_broker_lease_fds(const vfio_broker_lease *l, const struct vfio_broker_fd **ret) {
@@ -399,17 +427,18 @@ size_t vfio_broker_lease_fds(const vfio_broker_lease *l, const struct vfio_broke
 int vfio_broker_lease_find_fd(const vfio_broker_lease *l, enum vfio_broker_fd_kind kind, const char *bdf,
                               enum vfio_broker_irq_type irq_type, unsigned vector) {
         char want[BDF_STRLEN + 1] = "";
+        bool whole = kind == VFIO_BROKER_FD_CONTAINER || kind == VFIO_BROKER_FD_IOMMUFD;
 
         if (!l)
                 return -EINVAL;
-        if (kind != VFIO_BROKER_FD_CONTAINER && (!bdf || bdf_normalize(bdf, want) < 0))
+        if (!whole && (!bdf || bdf_normalize(bdf, want) < 0))
                 return -EINVAL;
         for (size_t i = 0; i < l->n_fds; i++) {
                 const struct vfio_broker_fd *f = &l->fds[i];
 
                 if (f->kind != kind)
                         continue;
-                if (kind == VFIO_BROKER_FD_CONTAINER)
+                if (whole)
                         return f->fd;
                 if (strcmp(f->bdf, want) != 0)
                         continue;

@@ -41,6 +41,24 @@ enum vfio_broker_fd_kind {
         VFIO_BROKER_FD_DEVICE = 2,      /* a VFIO device fd */
         VFIO_BROKER_FD_IRQ = 3,         /* an eventfd the device signals */
         VFIO_BROKER_FD_UNMASK = 4,      /* INTx: write 1 to unmask the line */
+        VFIO_BROKER_FD_IOMMUFD = 5,     /* the lease's /dev/iommu (RLIMIT_MODE=1); device fds are then VFIO cdevs */
+};
+
+/**
+ * enum vfio_broker_backend - what a lease's fds are made of
+ * @VFIO_BROKER_BACKEND_LEGACY: a VFIO container (IOMMU type set) and device
+ *      fds from the group; the broker sets up the interrupts asked for
+ * @VFIO_BROKER_BACKEND_IOMMUFD: driver mode: an iommufd with an IOAS
+ *      (vfio_broker_lease_ioas()) and cdevs bound and attached to it; map DMA
+ *      with IOMMU_IOAS_MAP; the broker sets up the interrupts asked for
+ * @VFIO_BROKER_BACKEND_VMM: an iommufd and unbound cdevs, no interrupts: for
+ *      a VMM (QEMU's -object iommufd,fd= and -device vfio-pci,fd=) that binds,
+ *      attaches and maps itself
+ */
+enum vfio_broker_backend {
+        VFIO_BROKER_BACKEND_LEGACY = 0,
+        VFIO_BROKER_BACKEND_IOMMUFD = 1,
+        VFIO_BROKER_BACKEND_VMM = 2,
 };
 
 enum vfio_broker_device_state {
@@ -223,6 +241,38 @@ int vfio_broker_acquire(vfio_broker *b, uint64_t lease_id, const struct vfio_bro
                         size_t n_devices, vfio_broker_lease **ret);
 
 /**
+ * vfio_broker_acquire_backend() - vfio_broker_acquire(), with the fds made by @backend
+ * @b: the handle
+ * @lease_id: 0 for a new lease, or a lease of this connection (of the same backend)
+ * @backend: legacy, iommufd (driver mode) or vmm; vmm takes no interrupt requests
+ * @devices: what to acquire
+ * @n_devices: entries in @devices (1 to 16)
+ * @ret: the lease; free with vfio_broker_lease_free()
+ *
+ * Return: as vfio_broker_acquire(); also -EOPNOTSUPP when the kernel lacks
+ * iommufd or the device's cdev (the message says which).
+ */
+int vfio_broker_acquire_backend(vfio_broker *b, uint64_t lease_id, enum vfio_broker_backend backend,
+                                const struct vfio_broker_device_request *devices, size_t n_devices,
+                                vfio_broker_lease **ret);
+
+/**
+ * vfio_broker_lease_backend() - what the lease's fds are made of
+ * @l: the lease
+ *
+ * Return: its backend.
+ */
+enum vfio_broker_backend vfio_broker_lease_backend(const vfio_broker_lease *l);
+
+/**
+ * vfio_broker_lease_ioas() - where an iommufd lease in driver mode maps its DMA
+ * @l: the lease
+ *
+ * Return: the IOAS id the cdevs are attached to, 0 for other backends.
+ */
+uint32_t vfio_broker_lease_ioas(const vfio_broker_lease *l);
+
+/**
  * vfio_broker_fetch_lease() - the fds of a lease this connection holds, again
  * @b: the handle
  * @lease_id: a lease of this connection
@@ -258,7 +308,7 @@ size_t vfio_broker_lease_fds(const vfio_broker_lease *l, const struct vfio_broke
  * vfio_broker_lease_find_fd() - one fd of a lease by its role
  * @l: the lease
  * @kind: what to look for
- * @bdf: the device (ignored for the container)
+ * @bdf: the device (ignored for the container and the iommufd)
  * @irq_type: for irq and unmask fds
  * @vector: for irq fds
  *

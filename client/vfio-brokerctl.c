@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,14 +48,16 @@ static void usage(FILE *f) {
                 "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n\n"
                 "  list [--json]                       devices the broker knows, and their state\n"
                 "  info BDF                            regions and interrupts as VFIO reports them\n"
-                "  run [--irq BDF:TYPE[:COUNT]]... BDF... -- COMMAND [ARG...]\n"
+                "  run [--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... BDF... -- COMMAND [ARG...]\n"
                 "                                      acquire the devices, run COMMAND with their fds,\n"
                 "                                      release when it exits; TYPE is intx, msi, msix,\n"
                 "                                      err or req.  COMMAND finds its fds in\n"
-                "                                      $VFIO_BROKER_FDS.\n"
+                "                                      $VFIO_BROKER_FDS.  --iommufd: an iommufd and\n"
+                "                                      bound cdevs; --vmm: unbound cdevs for a VMM,\n"
+                "                                      with $VFIO_BROKER_QEMU_ARGS\n"
                 "  policy check FILE...                validate policy files and summarise them\n"
                 "  policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
-                "                 [--policy FILE] [--policy-dir DIR] BDF\n"
+                "                 [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n"
                 "                                      the decision for that identity, and the grant\n"
                 "                                      behind it; touches no device\n"
                 "  status                              counts of connections, leases and groups\n"
@@ -279,9 +282,11 @@ static int cmd_policy_explain(int argc, char **argv) {
                 { "irq", required_argument, NULL, 'i' },
                 { "policy", required_argument, NULL, 'p' },
                 { "policy-dir", required_argument, NULL, 'P' },
+                { "backend", required_argument, NULL, 'b' },
                 {}
         };
         const char *file = POLICY_DEFAULT_FILE, *dir = POLICY_DEFAULT_DIR;
+        unsigned backend = POLICY_BACKEND_LEGACY;
         PolicyIdentity id = { .uid = (uid_t) -1, .gid = (gid_t) -1, .cgroup = "/", .label = "" };
         gid_t groups[64];
         size_t n_groups = 0;
@@ -307,6 +312,16 @@ static int cmd_policy_explain(int argc, char **argv) {
                         break;
                 case 'c': id.cgroup = optarg; break;
                 case 'l': id.label = optarg; break;
+                case 'b':
+                        if (strcmp(optarg, "legacy") == 0)
+                                backend = POLICY_BACKEND_LEGACY;
+                        else if (strcmp(optarg, "iommufd") == 0 || strcmp(optarg, "vmm") == 0)
+                                backend = POLICY_BACKEND_IOMMUFD;
+                        else {
+                                fprintf(stderr, "vfio-brokerctl: --backend %s: expected legacy, iommufd or vmm\n", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
                 case 'i': {
                         static const char *const names[] = { "intx", "msi", "msix", "err", "req" };
                         size_t k;
@@ -327,7 +342,7 @@ static int cmd_policy_explain(int argc, char **argv) {
         }
         if (optind + 1 != argc || id.uid == (uid_t) -1 || bdf_normalize(argv[optind], bdf) < 0) {
                 fprintf(stderr, "usage: vfio-brokerctl policy explain --uid U [--gid G]... [--cgroup P] [--label L] "
-                                "[--irq TYPE]... [--policy FILE] [--policy-dir DIR] BDF\n");
+                                "[--irq TYPE]... [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n");
                 return EXIT_FAILURE;
         }
         if (id.gid == (gid_t) -1)
@@ -351,7 +366,7 @@ static int cmd_policy_explain(int argc, char **argv) {
                 print_policy_error(&err);
                 return EXIT_FAILURE;
         }
-        g = policy_decide(&p, &id, &d, irq_mask, why, sizeof(why));
+        g = policy_decide(&p, &id, &d, irq_mask, backend, why, sizeof(why));
         if (g)
                 printf("allowed: uid %u may lease %s by grant \"%s\" (%s:%u)\n", (unsigned) id.uid, bdf, g->name,
                        g->file, g->line);
@@ -422,12 +437,51 @@ static char *describe_fds(const vfio_broker_lease *l) {
                         fputc(' ', f);
                 switch (d->kind) {
                 case VFIO_BROKER_FD_CONTAINER: fprintf(f, "container=%d", d->fd); break;
+                case VFIO_BROKER_FD_IOMMUFD:
+                        fprintf(f, "iommufd=%d", d->fd);
+                        if (vfio_broker_lease_ioas(l))
+                                fprintf(f, " ioas=%" PRIu32, vfio_broker_lease_ioas(l));
+                        break;
                 case VFIO_BROKER_FD_DEVICE: fprintf(f, "device:%s=%d", d->bdf, d->fd); break;
                 case VFIO_BROKER_FD_IRQ: fprintf(f, "%s:%s:%u=%d", type, d->bdf, d->vector, d->fd); break;
                 case VFIO_BROKER_FD_UNMASK: fprintf(f, "unmask:%s:0=%d", d->bdf, d->fd); break;
                 default: fprintf(f, "unknown=%d", d->fd); break;
                 }
         }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/*
+ * VFIO_BROKER_QEMU_ARGS: what QEMU (9.0 and later) takes to use the fds
+ * itself: the iommufd object, and one vfio-pci device per cdev.
+ */
+static char *qemu_args(const vfio_broker_lease *l) {
+        const struct vfio_broker_fd *fds;
+        size_t n = vfio_broker_lease_fds(l, &fds), size = 0;
+        int iommufd = vfio_broker_lease_find_fd(l, VFIO_BROKER_FD_IOMMUFD, NULL, 0, 0);
+        char *s = NULL;
+        FILE *f;
+
+        if (iommufd < 0)
+                return NULL;
+        f = open_memstream(&s, &size);
+        if (!f)
+                return NULL;
+        fprintf(f, "-object iommufd,id=vfio-broker-iommufd,fd=%d", iommufd);
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].kind == VFIO_BROKER_FD_DEVICE) {
+                        char id[BDF_STRLEN + 1];
+
+                        string_copy(id, sizeof(id), fds[i].bdf);
+                        for (char *p = id; *p; p++)
+                                if (*p == ':')
+                                        *p = '-';
+                        fprintf(f, " -device vfio-pci,iommufd=vfio-broker-iommufd,fd=%d,id=hostdev-%s", fds[i].fd, id);
+                }
         if (fclose(f) != 0) {
                 free(s);
                 return NULL;
@@ -445,6 +499,14 @@ static int run_child(const vfio_broker_lease *l, char **command) {
                 perror("vfio-brokerctl: VFIO_BROKER_FDS");
                 _exit(EXIT_BROKER);
         }
+        if (vfio_broker_lease_backend(l) == VFIO_BROKER_BACKEND_VMM) {
+                env = qemu_args(l);
+                if (!env || setenv("VFIO_BROKER_QEMU_ARGS", env, 1) < 0) {
+                        perror("vfio-brokerctl: VFIO_BROKER_QEMU_ARGS");
+                        _exit(EXIT_BROKER);
+                }
+        } else
+                unsetenv("VFIO_BROKER_QEMU_ARGS");
         for (size_t i = 0; i < n; i++)
                 if (fcntl(fds[i].fd, F_SETFD, 0) < 0) {
                         perror("vfio-brokerctl: fcntl");
@@ -461,6 +523,7 @@ static int cmd_run(int argc, char **argv) {
         char irq_bdfs[16 * 5][BDF_STRLEN + 1], bdfs[16][BDF_STRLEN + 1];
         size_t n_devices = 0, n_irq_args = 0;
         struct vfio_broker_irq_request irq_args[16 * 5];
+        enum vfio_broker_backend backend = VFIO_BROKER_BACKEND_LEGACY;
         vfio_broker_lease *lease = NULL;
         vfio_broker *b = NULL;
         uint64_t lease_id;
@@ -468,7 +531,16 @@ static int cmd_run(int argc, char **argv) {
         pid_t pid;
 
         for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-                if (strcmp(argv[i], "--irq") == 0 && i + 1 < argc) {
+                if (strcmp(argv[i], "--iommufd") == 0 || strcmp(argv[i], "--vmm") == 0) {
+                        enum vfio_broker_backend want = argv[i][2] == 'i' ? VFIO_BROKER_BACKEND_IOMMUFD
+                                                                          : VFIO_BROKER_BACKEND_VMM;
+
+                        if (backend != VFIO_BROKER_BACKEND_LEGACY && backend != want) {
+                                fprintf(stderr, "vfio-brokerctl: --iommufd and --vmm exclude each other\n");
+                                return EXIT_FAILURE;
+                        }
+                        backend = want;
+                } else if (strcmp(argv[i], "--irq") == 0 && i + 1 < argc) {
                         if (n_irq_args >= ELEMENTSOF(irq_args) ||
                             parse_irq_arg(argv[++i], irq_bdfs[n_irq_args], &irq_args[n_irq_args]) < 0) {
                                 fprintf(stderr, "vfio-brokerctl: bad --irq \"%s\": expected BDF:TYPE[:COUNT]\n", argv[i]);
@@ -500,10 +572,14 @@ static int cmd_run(int argc, char **argv) {
                 }
                 irqs[d][devices[d].n_irqs++] = irq_args[k];
         }
+        if (backend == VFIO_BROKER_BACKEND_VMM && n_irq_args > 0) {
+                fprintf(stderr, "vfio-brokerctl: --vmm takes no --irq: the VMM sets up the interrupts on the cdev itself\n");
+                return EXIT_FAILURE;
+        }
 
         if (connect_broker(&b) < 0)
                 return EXIT_BROKER;
-        r = vfio_broker_acquire(b, 0, devices, n_devices, &lease);
+        r = vfio_broker_acquire_backend(b, 0, backend, devices, n_devices, &lease);
         if (r < 0) {
                 print_error(b, "acquire", r);
                 vfio_broker_disconnect(b);

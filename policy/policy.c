@@ -196,6 +196,16 @@ static int hex_value(const char *s, size_t min_digits, size_t max_digits, uint32
         return 0;
 }
 
+static int parse_backend(const char *s, unsigned *mask) {
+        if (strcmp(s, "legacy") == 0)
+                *mask |= POLICY_BACKEND_LEGACY;
+        else if (strcmp(s, "iommufd") == 0)
+                *mask |= POLICY_BACKEND_IOMMUFD;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 static int parse_irq(const char *s, unsigned *mask) {
         static const char *const names[] = { "intx", "msi", "msix", "err", "req" };
 
@@ -382,6 +392,12 @@ static int grant_value(Parser *ps, Grant *g, const char *key, const char *v) {
                 if (parse_irq(v, &g->irq_mask) < 0)
                         return fail(ps, ps->line, "Irq=%s: expected intx, msi, msix, err or req", v);
                 g->has_irq = true;
+                return 1;
+        }
+        if (strcmp(key, "Backend") == 0) {
+                if (parse_backend(v, &g->backend_mask) < 0)
+                        return fail(ps, ps->line, "Backend=%s: expected legacy or iommufd", v);
+                g->has_backend = true;
                 return 1;
         }
         return fail(ps, ps->line, "unknown key %s in [Grant %s]", key, g->name);
@@ -607,8 +623,8 @@ bool grant_matches_identity(const Grant *g, const PolicyIdentity *id) {
 }
 
 const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const PolicyDevice *d, unsigned irq_mask,
-                           char *why, size_t why_size) {
-        const Grant *irq_refused = NULL;
+                           unsigned backend, char *why, size_t why_size) {
+        const Grant *irq_refused = NULL, *backend_refused = NULL;
         size_t n_identity = 0;
 
         for (size_t i = 0; i < p->n_grants; i++) {
@@ -626,9 +642,17 @@ const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const Poli
                         irq_refused = irq_refused ? irq_refused : g;
                         continue;
                 }
+                if (g->has_backend && !(backend & g->backend_mask)) {
+                        backend_refused = backend_refused ? backend_refused : g;
+                        continue;
+                }
                 return g;
         }
-        if (irq_refused)
+        if (backend_refused)
+                snprintf(why, why_size, "grant \"%s\" (%s:%u) covers %s but not through %s", backend_refused->name,
+                         backend_refused->file, backend_refused->line, d->bdf,
+                         backend & POLICY_BACKEND_IOMMUFD ? "iommufd" : "the legacy VFIO API");
+        else if (irq_refused)
                 snprintf(why, why_size, "grant \"%s\" (%s:%u) covers %s but not the interrupt types requested",
                          irq_refused->name, irq_refused->file, irq_refused->line, d->bdf);
         else if (n_identity > 0)

@@ -21,6 +21,10 @@
 #define POLICY_IRQ_ERR (1u << 3)
 #define POLICY_IRQ_REQ (1u << 4)
 
+/* How a device is asked for: its fds from the legacy container/group API, or from iommufd (driver or VMM mode). */
+#define POLICY_BACKEND_LEGACY (1u << 0)
+#define POLICY_BACKEND_IOMMUFD (1u << 1)
+
 typedef struct PolicyError {
         char file[256];
         unsigned line;
@@ -77,6 +81,8 @@ typedef struct Grant {
         uint64_t memlock;
         bool has_irq;
         unsigned irq_mask;
+        bool has_backend;
+        unsigned backend_mask;          /* POLICY_BACKEND_* */
 } Grant;
 
 typedef struct Policy {
@@ -132,6 +138,7 @@ bool grant_matches_identity(const Grant *g, const PolicyIdentity *id);
  * in @irq_mask, or NULL with the reason in @why.
  */
 const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const PolicyDevice *d, unsigned irq_mask,
+                           unsigned backend,
                            char *why, size_t why_size);
 
 /* "16G" -> bytes; K, M, G, T (powers of 1024) or none. */

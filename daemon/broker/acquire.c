@@ -107,6 +107,14 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
                                     bdf, w->pci.driver);
         if (w->pci.iommu_group < 0)
                 return broker_error(a->err, BROKER_E_NOIOMMU, "%s has no IOMMU group: is the IOMMU on?", bdf);
+        if (a->request->mode != KERNEL_MODE_LEGACY &&
+            kernel_mode_check(kernel_backend_for_mode(b->config.backend, a->request->mode), a->request->mode, bdf, why,
+                              sizeof(why)) < 0)
+                return broker_error_errno(a->err, BROKER_E_UNSUPPORTED, EOPNOTSUPP, "%s: %s mode cannot be had: %s",
+                                          bdf, kernel_mode_name(a->request->mode), why);
+        if (w->pci.noiommu && a->request->mode != KERNEL_MODE_LEGACY)
+                return broker_error(a->err, BROKER_E_NOIOMMU, "%s is in no-IOMMU group %d: iommufd gives such devices "
+                                    "no cdev to lease; use the legacy mode", bdf, w->pci.iommu_group);
         if (w->pci.noiommu && !b->policy.allow_noiommu)
                 return broker_error(a->err, BROKER_E_NOIOMMU,
                                     "%s is in no-IOMMU group %d: no DMA isolation; the policy says AllowNoIommu=no",
@@ -138,6 +146,12 @@ static int acquire_validate(Acquire *a) {
                         return broker_error(a->err, BROKER_E_UNKNOWN_LEASE, "this connection holds no lease %llu",
                                             (unsigned long long) req->lease_id);
         }
+        if ((int) req->mode < 0 || req->mode >= _KERNEL_MODE_MAX)
+                return broker_error(a->err, BROKER_E_INVALID, "unknown backend mode %d", (int) req->mode);
+        if (a->lease && lease_mode(a->lease) != req->mode)
+                return broker_error(a->err, BROKER_E_INVALID, "lease %llu is a %s lease: devices join it in that mode, "
+                                    "not %s", (unsigned long long) a->lease->id, kernel_mode_name(lease_mode(a->lease)),
+                                    kernel_mode_name(req->mode));
         if (req->n_devices == 0 || req->n_devices > ACQUIRE_MAX_DEVICES)
                 return broker_error(a->err, BROKER_E_INVALID, "an acquire names 1 to %d devices", ACQUIRE_MAX_DEVICES);
         for (size_t i = 0; i < req->n_devices; i++) {
@@ -153,6 +167,9 @@ static int acquire_validate(Acquire *a) {
                 if (a->lease && lease_find_device(a->lease, bdf))
                         return broker_error(a->err, BROKER_E_INVALID, "%s is already in lease %llu", bdf,
                                             (unsigned long long) a->lease->id);
+                if (req->mode == KERNEL_MODE_VMM && req->devices[i].n_irqs > 0)
+                        return broker_error(a->err, BROKER_E_INVALID, "%s: in vmm mode the broker sets up no "
+                                            "interrupts (the VMM sets its own on the cdev): ask for none", bdf);
                 r = parse_irqs(a, &req->devices[i], bdf, w, &n_fds);
                 if (r != 0)
                         return r;
@@ -197,7 +214,7 @@ static int acquire_authorize(Acquire *a) {
                 DeviceWant *w = &a->wants[i];
                 const UsedGroup *used;
 
-                w->grant = authorize_device(c, &w->pci, irq_mask_of(w), why, sizeof(why));
+                w->grant = authorize_device(c, &w->pci, irq_mask_of(w), a->request->mode, why, sizeof(why));
                 if (!w->grant)
                         return broker_error(a->err, BROKER_E_DENIED, "%s denied: %s", w->pci.bdf, why);
                 if (w->grant->has_max_devices && held + n > w->grant->max_devices)
@@ -233,17 +250,18 @@ static int take_group(Acquire *a, DeviceWant *w) {
                 return 0;
         }
         /* Not "held outside" by our own FD store: a release waits for systemd to close the group (system/fdstore.c). */
-        r = kernel_group_open(b->config.backend, number, &kg);
-        if (r == KERNEL_E_HELD_OUTSIDE)
-                return broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s is held open outside the broker",
-                                    number, w->pci.bdf);
-        if (r < 0)
-                return broker_error_system(a->err, r, "opening /dev/vfio/%d: %s", number, strerror(-r));
-        r = kernel_group_attach(kg, a->lease->domain);
-        if (r != 0) {
-                kernel_group_free(kg);
-                return broker_attach_error(b, number, r, a->err);
+        r = kernel_group_open(kernel_backend_for_mode(b->config.backend, lease_mode(a->lease)), number, &kg);
+        if (r == 0) {
+                r = kernel_group_attach(kg, a->lease->domain);
+                if (r != 0)
+                        kg = kernel_group_free(kg);
         }
+        if (r == KERNEL_E_HELD_OUTSIDE)
+                return broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s is held open outside the broker%s",
+                                    number, w->pci.bdf, lease_mode(a->lease) == KERNEL_MODE_LEGACY ? ""
+                                    : " (a device of it is bound elsewhere, or /dev/vfio/N is open)");
+        if (r != 0)
+                return broker_attach_error(b, number, r, a->err);
         r = group_new(b, number, kg, TAKE_PTR(w->members), w->n_members, &g);
         if (r < 0)
                 return r;
@@ -308,7 +326,7 @@ static int take_device(Acquire *a, DeviceWant *w) {
         string_copy(d->bdf, sizeof(d->bdf), w->pci.bdf);
         r = kernel_device_open(w->group->kernel, w->pci.bdf, &d->fd);
         if (r < 0)
-                return broker_error_system(a->err, r, "VFIO_GROUP_GET_DEVICE_FD %s: %s", w->pci.bdf, strerror(-r));
+                return broker_error_system(a->err, r, "opening %s through its group: %s", w->pci.bdf, strerror(-r));
         a->n_devices++;
         return route_irqs(a, w, d);
 }
@@ -317,9 +335,10 @@ static int acquire_act(Acquire *a) {
         int r;
 
         if (!a->lease) {
-                r = lease_new(a->connection, &a->lease);
+                r = lease_new(a->connection, a->request->mode, &a->lease);
                 if (r < 0)
-                        return broker_error_system(a->err, r, "opening /dev/vfio/vfio: %s", strerror(-r));
+                        return broker_error_system(a->err, r, "opening %s: %s", a->request->mode == KERNEL_MODE_LEGACY
+                                                   ? "/dev/vfio/vfio" : "/dev/iommu (RLIMIT_MODE, IOAS)", strerror(-r));
                 a->new_lease = true;
         }
         if (a->memlock > a->lease->memlock) {

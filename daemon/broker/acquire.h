@@ -28,6 +28,7 @@ typedef struct AcquireDevice {
 
 typedef struct AcquireRequest {
         uint64_t lease_id;              /* 0: a new lease; else one of the connection's, which grows */
+        KernelMode mode;                /* what the fds are made of; a lease that grows keeps its own */
         const AcquireDevice *devices;
         size_t n_devices;
         size_t max_fds;                 /* what one reply carries */

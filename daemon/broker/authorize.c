@@ -22,9 +22,11 @@ static PolicyDevice policy_device_of(const PciDevice *d) {
         };
 }
 
-const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size) {
+const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, KernelMode mode, char *why,
+                              size_t size) {
         PolicyIdentity id = identity_of(c);
         PolicyDevice pd = policy_device_of(d);
 
-        return policy_decide(&c->broker->policy, &id, &pd, irq_mask, why, size);
+        return policy_decide(&c->broker->policy, &id, &pd, irq_mask,
+                             mode == KERNEL_MODE_LEGACY ? POLICY_BACKEND_LEGACY : POLICY_BACKEND_IOMMUFD, why, size);
 }

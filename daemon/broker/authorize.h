@@ -6,5 +6,6 @@
 #include "broker/connection.h"
 #include "common/sysfs.h"
 
-/* The grant that lets @c lease @d with @irq_mask (POLICY_IRQ_*), or NULL and why. */
-const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, char *why, size_t size);
+/* The grant that lets @c lease @d with @irq_mask (POLICY_IRQ_*) in @mode, or NULL and why. */
+const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, KernelMode mode, char *why,
+                              size_t size);

@@ -154,6 +154,11 @@ void broker_changed(Broker *b) {
                 b->dirty = true;
                 return;
         }
+        broker_flush(b);
+}
+
+void broker_flush(Broker *b) {
+        b->dirty = false;
         for (size_t i = 0; i < b->n_observers; i++)
                 if (b->observers[i].ops->state_changed)
                         b->observers[i].ops->state_changed(b, b->observers[i].userdata);

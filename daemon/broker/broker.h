@@ -113,3 +113,5 @@ void broker_changed(Broker *b);
 /* Between hold and unhold, changes are announced once, at the unhold: one request, one write. */
 void broker_hold(Broker *b);
 void broker_unhold(Broker *b);
+/* Tell the observers of the state now, held or not. */
+void broker_flush(Broker *b);

@@ -41,8 +41,11 @@ void broker_view_device(Broker *b, Connection *asking, const PciDevice *d, Devic
                 ret->lease_id = g->lease_id;
                 ret->holder_uid = g->uid;
         }
-        if (asking)
-                ret->grant = authorize_device(asking, d, 0, why, sizeof(why));
+        if (asking) {
+                ret->grant = authorize_device(asking, d, 0, KERNEL_MODE_LEGACY, why, sizeof(why));
+                if (!ret->grant)
+                        ret->grant = authorize_device(asking, d, 0, KERNEL_MODE_IOMMUFD, why, sizeof(why));
+        }
 }
 
 int broker_list_devices(Broker *b, Connection *asking, DeviceView **ret, size_t *ret_n, BrokerError *err) {
@@ -84,7 +87,7 @@ static int describe_transient(Broker *b, const PciDevice *d, KernelDeviceInfo *r
         _cleanup_close_ int dev = -EBADF;
         int r;
 
-        r = kernel_domain_new(backend, &domain);
+        r = kernel_domain_new(backend, KERNEL_MODE_LEGACY, &domain);
         if (r >= 0)
                 r = kernel_group_take(backend, domain, d->iommu_group, &group);
         if (r == KERNEL_E_HELD_OUTSIDE) {
@@ -126,7 +129,8 @@ int broker_describe_device(Connection *asking, const char *bdf_text, DeviceDescr
         if (!pci_driver_is_vfio(&d) || d.iommu_group < 0 || d.noiommu)
                 return 0;
         for (Lease *l = LIST_FIRST(&asking->leases); l && !leased; l = LIST_NEXT(l, link))
-                leased = lease_find_device(l, bdf);
+                if ((leased = lease_find_device(l, bdf)) && lease_mode(l) == KERNEL_MODE_VMM)
+                        return 0; /* an unbound cdev answers nothing but its bind */
         if (leased) {
                 r = kernel_device_describe(b->config.backend, leased->fd, &ret->info);
                 if (r < 0)

@@ -27,6 +27,7 @@ typedef enum BrokerCode {
         BROKER_E_QUOTA,                 /* a per-uid limit */
         BROKER_E_TOO_MANY_FDS,          /* more fds than one reply carries */
         BROKER_E_TOO_MANY_CONNECTIONS,
+        BROKER_E_UNSUPPORTED,           /* the kernel lacks what the request needs (iommufd, a cdev) */
         _BROKER_CODE_MAX,
 } BrokerCode;
 

@@ -62,7 +62,7 @@ static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
         int r;
 
         *ret_opened = *ret_reset = 0;
-        r = kernel_domain_new(backend, &domain);
+        r = kernel_group_domain_new(g->kernel, &domain);
         if (r >= 0)
                 r = kernel_group_attach(g->kernel, domain);
         if (r != 0) {

@@ -42,11 +42,11 @@ static int lease_alloc(Connection *c, uint64_t id, KernelDomain *domain, Lease *
         return 0;
 }
 
-int lease_new(Connection *c, Lease **ret) {
+int lease_new(Connection *c, KernelMode mode, Lease **ret) {
         KernelDomain *domain;
         int r;
 
-        r = kernel_domain_new(c->broker->config.backend, &domain);
+        r = kernel_domain_new(kernel_backend_for_mode(c->broker->config.backend, mode), mode, &domain);
         if (r < 0)
                 return r;
         r = lease_alloc(c, c->broker->next_lease_id + 1, domain, ret);
@@ -163,6 +163,10 @@ void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend) {
         leased_device_close(d);
 }
 
+KernelMode lease_mode(const Lease *l) {
+        return kernel_domain_mode(l->domain);
+}
+
 int lease_apply_memlock(Lease *l, uint64_t limit) {
         struct rlimit want = { .rlim_cur = limit, .rlim_max = limit }, old;
 
@@ -221,6 +225,7 @@ void lease_abandon(Lease *l) {
 }
 
 void lease_release(Lease *l, const char *why) {
+        bool settle = false;
         Broker *b;
 
         if (!l)
@@ -237,6 +242,12 @@ void lease_release(Lease *l, const char *why) {
         LIST_REMOVE(l, link);
         for (size_t i = 0; i < l->n_devices; i++)
                 leased_device_teardown(&l->devices[i], b->config.backend);
+        for (size_t i = 0; i < l->n_groups; i++)
+                settle |= kernel_group_let_go(l->groups[i]->kernel) > 0;
+        if (settle) {
+                /* Copies of the files we let go of (the FD store's) keep them bound: they go first. */
+                broker_flush(b);
+        }
         for (size_t i = 0; i < l->n_groups; i++)
                 group_release(l->groups[i]);
         lease_free(l);

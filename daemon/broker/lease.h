@@ -56,8 +56,8 @@ struct Lease {
         LIST_ENTRY(Lease) link;         /* in its connection's list */
 };
 
-/* A new lease of @c with a new domain. */
-int lease_new(Connection *c, Lease **ret);
+/* A new lease of @c with a new domain for @mode. */
+int lease_new(Connection *c, KernelMode mode, Lease **ret);
 /*
  * A lease from before a restart: @id, when granted, the memlock it set and
  * what to restore, on @domain (taken, also on failure).
@@ -84,6 +84,9 @@ int lease_adopt_device(Lease *l, const char *bdf, Group *g, uint32_t irq_types);
 int leased_device_keep_eventfd(LeasedDevice *d, int fd, LeaseFdKind kind, IrqType irq_type, uint32_t vector);
 /* Tear down the device's IRQs and close the broker's fds of it. */
 void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend);
+
+/* What the lease's fds are made of. */
+KernelMode lease_mode(const Lease *l);
 
 /* Apply the lease's MemlockLimit to its client, or restore what it had. */
 int lease_apply_memlock(Lease *l, uint64_t limit);

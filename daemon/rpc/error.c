@@ -28,6 +28,7 @@ static const struct {
         [BROKER_E_QUOTA]                  = { E(LIMIT),                  EDQUOT },
         [BROKER_E_TOO_MANY_FDS]           = { E(LIMIT),                  EMSGSIZE },
         [BROKER_E_TOO_MANY_CONNECTIONS]   = { E(LIMIT),                  EUSERS },
+        [BROKER_E_UNSUPPORTED]            = { E(UNSUPPORTED),            EOPNOTSUPP },
         [RPC_E_PROTOCOL]                  = { E(PROTOCOL),               EPROTO },
         [RPC_E_VERSION]                   = { E(VERSION),                EPROTONOSUPPORT },
         [RPC_E_HELLO_TIMEOUT]             = { E(LIMIT),                  ETIMEDOUT },

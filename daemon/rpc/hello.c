@@ -22,7 +22,7 @@ static bool printable(const char *s) {
 int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
         static const char *const features[] = {
                 "acquire", "release", "device-info", "quarantine",
-                "irq-intx", "irq-msi", "irq-msix", "irq-err", "irq-req",
+                "irq-intx", "irq-msi", "irq-msix", "irq-err", "irq-req", "backend-iommufd", "backend-vmm",
         };
         const Vfiobroker__HelloRequest *hello = req->hello;
         Connection *c = s->connection;

@@ -31,6 +31,21 @@ static Vfiobroker__IrqType irq_to_wire(IrqType t) {
         return t < ELEMENTSOF(wire) ? wire[t] : VFIOBROKER__IRQ_TYPE__IRQ_UNSPECIFIED;
 }
 
+static int backend_from_wire(Vfiobroker__Backend b) {
+        switch (b) {
+        case VFIOBROKER__BACKEND__BACKEND_LEGACY: return KERNEL_MODE_LEGACY;
+        case VFIOBROKER__BACKEND__BACKEND_IOMMUFD: return KERNEL_MODE_IOMMUFD;
+        case VFIOBROKER__BACKEND__BACKEND_VMM: return KERNEL_MODE_VMM;
+        default: return -1;
+        }
+}
+
+static Vfiobroker__Backend backend_to_wire(KernelMode m) {
+        return m == KERNEL_MODE_IOMMUFD ? VFIOBROKER__BACKEND__BACKEND_IOMMUFD
+             : m == KERNEL_MODE_VMM     ? VFIOBROKER__BACKEND__BACKEND_VMM
+                                        : VFIOBROKER__BACKEND__BACKEND_LEGACY;
+}
+
 static Vfiobroker__FdKind fd_kind_to_wire(LeaseFdKind k) {
         switch (k) {
         case LEASE_FD_DOMAIN: return VFIOBROKER__FD_KIND__FD_CONTAINER;
@@ -44,7 +59,9 @@ static Vfiobroker__FdKind fd_kind_to_wire(LeaseFdKind k) {
 static int add_lease_fds(Reply *reply, const Lease *l, size_t first) {
         int r;
 
-        r = reply_add_fd(reply, kernel_domain_fd(l->domain), fd_kind_to_wire(LEASE_FD_DOMAIN), NULL, 0, 0);
+        r = reply_add_fd(reply, kernel_domain_fd(l->domain),
+                         lease_mode(l) == KERNEL_MODE_LEGACY ? fd_kind_to_wire(LEASE_FD_DOMAIN)
+                                                             : VFIOBROKER__FD_KIND__FD_IOMMUFD, NULL, 0, 0);
         for (size_t i = first; r >= 0 && i < l->n_devices; i++) {
                 const LeasedDevice *d = &l->devices[i];
 
@@ -96,6 +113,8 @@ static int acquire_to_wire(const Lease *l, Reply *reply) {
                 return -ENOMEM;
         vfiobroker__acquire_reply__init(r);
         r->lease_id = l->id;
+        r->backend = backend_to_wire(lease_mode(l));
+        r->ioas_id = kernel_domain_ioas(l->domain);
         r->reserved = p;
         for (size_t i = 0; i < l->n_groups; i++)
                 for (size_t k = 0; k < l->groups[i]->n_members; k++) {
@@ -119,8 +138,8 @@ int handle_acquire(Session *s, const Vfiobroker__Request *req, Reply *reply, Bro
         r = acquire_from_wire(req->acquire, &devices, &irqs);
         if (r < 0)
                 return r;
-        a = (AcquireRequest) { .lease_id = req->acquire->lease_id, .devices = devices,
-                               .n_devices = req->acquire->n_devices, .max_fds = VFIO_BROKER_MAX_FDS };
+        a = (AcquireRequest) { .lease_id = req->acquire->lease_id, .mode = backend_from_wire(req->acquire->backend),
+                               .devices = devices, .n_devices = req->acquire->n_devices, .max_fds = VFIO_BROKER_MAX_FDS };
         session_observe_queue(s); /* the fds-in-flight budget, as of now */
         r = acquire(s->connection, &a, err, &lease, &first);
         if (r != 0)
@@ -186,6 +205,8 @@ int handle_fetch_lease(Session *s, const Vfiobroker__Request *req, Reply *reply,
                 return -ENOMEM;
         vfiobroker__fetch_lease_reply__init(r);
         r->lease_id = lease->id;
+        r->backend = backend_to_wire(lease_mode(lease));
+        r->ioas_id = kernel_domain_ioas(lease->domain);
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_FETCH_LEASE;
         reply->msg.fetch_lease = r;
         if (add_lease_fds(reply, lease, 0) < 0)

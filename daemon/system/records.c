@@ -3,29 +3,35 @@
  * The state file's records, each kind written and adopted in one place:
  *
  *   conn ID UID GID PID CGROUP LABEL NAME       fds vb-cID (socket and pidfd)
- *   lease ID CONN SINCE MEMLOCK CUR MAX         fds vb-lID (domain, groups, eventfds)
- *   group LEASE NUMBER                          (fd under vb-lLEASE)
+ *   lease ID CONN SINCE MEMLOCK CUR MAX MODE IOAS
+ *                                               fds vb-lID (domain, groups, eventfds)
+ *   group LEASE NUMBER                          (fds under vb-lLEASE: the group, or its cdevs)
  *   device LEASE INDEX BDF GROUP IRQS           (no fd: opened again through its group)
  *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR ID
  *                                               (fd under vb-lLEASE; without ID: vb-lLEASE-dDEVICE-eINDEX)
- *   quarantine NUMBER LEASE UID                 fd  vb-qNUMBER
+ *   quarantine NUMBER LEASE UID MODE            fd  vb-qNUMBER (legacy; iommufd keeps no fd)
  *   used NUMBER UID
  *
  * The numbers are the file's own and never change meaning: IRQS has bit N
- * for interrupt type N (0 INTx, 1 MSI, 2 MSI-X, 3 err, 4 req); an eventfd's
+ * for interrupt type N (0 INTx, 1 MSI, 2 MSI-X, 3 err, 4 req); MODE is 0
+ * legacy, 1 iommufd, 2 vmm (absent, as older brokers wrote it: 0); an eventfd's
  * KIND is 3 for an interrupt, 4 for INTx's unmask, its TYPE 1 to 5 for INTx
  * to req.  Older brokers stored the pidfd as vb-cID-pidfd, the domain as
  * vb-lID-ctr and each group as vb-lLEASE-gNUMBER; adoption still reads those
  * (they are stored anew under today's names).
  *
- * Device fds are not stored: an open device fd anywhere keeps its group from
- * being detached, and systemd drops a stored fd only some time after it is
- * told to.  A new broker opens the devices again through the stored group fd.
+ * Legacy device fds are not stored: an open device fd anywhere keeps its
+ * group from being detached, and systemd drops a stored fd only some time
+ * after it is told to.  A new broker opens the devices again through the
+ * stored group fd.  An iommufd group is its cdevs, stored as the group; a
+ * release lets go of them (and waits for the store to) before it asks the
+ * kernel whether they are still bound (broker/lease.c).
  */
 #include "system/records.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +45,9 @@
 
 #define FILE_KIND_IRQ 3
 #define FILE_KIND_UNMASK 4
+
+_Static_assert(KERNEL_MODE_LEGACY == 0 && KERNEL_MODE_IOMMUFD == 1 && KERNEL_MODE_VMM == 2,
+               "MODE in the file is KernelMode's number");
 
 /* ---- writing ---- */
 
@@ -64,7 +73,7 @@ static int write_eventfd(FILE *f, const Lease *l, size_t i, size_t k, LeaseEvent
 /* A lease's records; its domain, groups and eventfds go under one name. */
 static int write_lease(FILE *f, const Connection *c, Lease *l, WantList *w) {
         _cleanup_free_ int *fds = NULL;
-        size_t n_fds = 1 + l->n_groups, n = 0;
+        size_t n_fds = 1 + l->n_groups * KERNEL_MAX_GROUP_FDS, n = 0;
         int r = 0;
 
         for (size_t i = 0; i < l->n_devices; i++)
@@ -72,13 +81,13 @@ static int write_lease(FILE *f, const Connection *c, Lease *l, WantList *w) {
         fds = calloc(n_fds, sizeof(int));
         if (!fds)
                 return -ENOMEM;
-        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu\n", l->id, c->id, l->since_usec,
-                l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
-                (unsigned long long) l->saved_memlock.rlim_max);
+        fprintf(f, "lease %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %llu %llu %d %" PRIu32 "\n", l->id, c->id,
+                l->since_usec, l->memlock, (unsigned long long) l->saved_memlock.rlim_cur,
+                (unsigned long long) l->saved_memlock.rlim_max, (int) lease_mode(l), kernel_domain_ioas(l->domain));
         fds[n++] = kernel_domain_fd(l->domain);
         for (size_t i = 0; i < l->n_groups; i++) {
                 fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
-                fds[n++] = kernel_group_fd(l->groups[i]->kernel);
+                n += kernel_group_fds(l->groups[i]->kernel, fds + n, KERNEL_MAX_GROUP_FDS);
         }
         for (size_t i = 0; i < l->n_devices; i++) {
                 LeasedDevice *d = &l->devices[i];
@@ -118,8 +127,12 @@ int records_write(FILE *f, Broker *b, WantList *w) {
                         r = r < 0 ? r : write_connection(f, c, w);
         LIST_FOREACH(g, &b->groups, link)
                 if (g->state == GROUP_QUARANTINED) {
-                        fprintf(f, "quarantine %d %" PRIu64 " %u\n", g->number, g->lease_id, (unsigned) g->uid);
-                        r = r < 0 ? r : want_fd(w, kernel_group_fd(g->kernel), true, "vb-q%d", g->number);
+                        int fds[KERNEL_MAX_GROUP_FDS];
+                        size_t n = kernel_group_fds(g->kernel, fds, ELEMENTSOF(fds));
+
+                        fprintf(f, "quarantine %d %" PRIu64 " %u %d\n", g->number, g->lease_id, (unsigned) g->uid,
+                                (int) kernel_group_mode(g->kernel));
+                        r = r < 0 ? r : want_fds(w, fds, n, true, "vb-q%d", g->number);
                 }
         for (size_t i = 0; i < b->ledger.n; i++)
                 fprintf(f, "used %d %u\n", b->ledger.items[i].number, (unsigned) b->ledger.items[i].uid);
@@ -127,6 +140,29 @@ int records_write(FILE *f, Broker *b, WantList *w) {
 }
 
 /* ---- adopting ---- */
+
+static size_t take_one(int *fds, int fd) {
+        fds[0] = fd;
+        return fd >= 0;
+}
+
+/* Every fd of group @number under the name (the group, or each of its cdevs). */
+static size_t take_group_fds(Returned *returned, int number, int *fds, const char *fmt, ...) {
+        char name[64];
+        va_list ap;
+        size_t n = 0;
+
+        va_start(ap, fmt);
+        vsnprintf(name, sizeof(name), fmt, ap);
+        va_end(ap);
+        while (n < KERNEL_MAX_GROUP_FDS) {
+                int fd = returned_take(returned, FD_GROUP, number, "%s", name);
+                if (fd < 0)
+                        break;
+                fds[n++] = fd;
+        }
+        return n;
+}
 
 static int adopt_connection(const char *line, void *userdata) {
         Adoption *a = userdata;
@@ -159,12 +195,13 @@ static int adopt_lease(const char *line, void *userdata) {
         uint64_t id, conn, since, memlock;
         unsigned long long cur, max;
         KernelDomain *domain;
+        int fd, r, mode = KERNEL_MODE_LEGACY;
+        uint32_t ioas = 0;
         Connection *c;
         Lease *l;
-        int fd, r;
 
-        if (sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu", &id, &conn, &since,
-                   &memlock, &cur, &max) != 6)
+        if (sscanf(line, "lease %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %llu %llu %d %" SCNu32, &id, &conn,
+                   &since, &memlock, &cur, &max, &mode, &ioas) < 6 || mode < 0 || mode >= _KERNEL_MODE_MAX)
                 return 0;
         fd = returned_take(a->returned, FD_DOMAIN, 0, "vb-l%" PRIu64, id);
         if (fd < 0) /* stored by an older broker */
@@ -174,7 +211,7 @@ static int adopt_lease(const char *line, void *userdata) {
                 safe_close(fd);
                 return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": its connection or container is gone", id);
         }
-        r = kernel_domain_adopt(a->broker->config.backend, fd, &domain);
+        r = kernel_domain_adopt(kernel_backend_for_mode(a->broker->config.backend, mode), mode, fd, ioas, &domain);
         if (r < 0)
                 return r;
         return lease_adopt(c, id, since, memlock, &(struct rlimit) { .rlim_cur = cur, .rlim_max = max }, domain, &l);
@@ -182,24 +219,27 @@ static int adopt_lease(const char *line, void *userdata) {
 
 static int adopt_group(const char *line, void *userdata) {
         Adoption *a = userdata;
+        int fds[KERNEL_MAX_GROUP_FDS];
+        int number, r;
         KernelGroup *kg;
+        size_t n;
         uint64_t id;
-        int number, fd, r;
         Lease *l;
         Group *g;
 
         if (sscanf(line, "group %" SCNu64 " %d", &id, &number) != 2)
                 return 0;
-        fd = returned_take(a->returned, FD_GROUP, number, "vb-l%" PRIu64, id);
-        if (fd < 0) /* stored by an older broker */
-                fd = returned_take_any(a->returned, "vb-l%" PRIu64 "-g%d", id, number);
+        n = take_group_fds(a->returned, number, fds, "vb-l%" PRIu64, id);
+        if (n == 0) /* stored by an older broker */
+                n = take_one(fds, returned_take_any(a->returned, "vb-l%" PRIu64 "-g%d", id, number));
         l = broker_find_lease(a->broker, id);
-        if (!l || fd < 0 || broker_find_group(a->broker, number)) {
-                safe_close(fd);
+        if (!l || n == 0 || broker_find_group(a->broker, number)) {
+                close_many(fds, n);
                 return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": group %d: its lease or fd is "
                                  "gone, or another record holds it", id, number);
         }
-        r = kernel_group_adopt(a->broker->config.backend, number, fd, l->domain, &kg);
+        r = kernel_group_adopt(kernel_backend_for_mode(a->broker->config.backend, lease_mode(l)), number, fds, n,
+                               l->domain, &kg);
         if (r >= 0)
                 r = group_new(a->broker, number, kg, NULL, 0, &g);
         if (r < 0)
@@ -258,21 +298,24 @@ static int adopt_eventfd(const char *line, void *userdata) {
 
 static int adopt_quarantine(const char *line, void *userdata) {
         Adoption *a = userdata;
+        int fds[KERNEL_MAX_GROUP_FDS];
+        int number, r, mode = KERNEL_MODE_LEGACY;
         KernelGroup *kg;
         unsigned uid;
         uint64_t id;
-        int number, fd, r;
+        size_t n;
 
-        if (sscanf(line, "quarantine %d %" SCNu64 " %u", &number, &id, &uid) != 3)
+        if (sscanf(line, "quarantine %d %" SCNu64 " %u %d", &number, &id, &uid, &mode) < 3 || mode < 0 ||
+            mode >= _KERNEL_MODE_MAX)
                 return 0;
-        fd = returned_take(a->returned, FD_GROUP, number, "vb-q%d", number);
-        if (fd < 0)
+        n = take_group_fds(a->returned, number, fds, "vb-q%d", number);
+        if (n == 0 && mode == KERNEL_MODE_LEGACY)
                 return -ENOENT;
         if (broker_find_group(a->broker, number)) {
-                safe_close(fd);
+                close_many(fds, n);
                 return log_errno(LOG_WARNING, -EEXIST, "quarantine of group %d: another record holds it", number);
         }
-        r = kernel_group_adopt(a->broker->config.backend, number, fd, NULL, &kg);
+        r = kernel_group_adopt(kernel_backend_for_mode(a->broker->config.backend, mode), number, fds, n, NULL, &kg);
         if (r < 0)
                 return r;
         return group_adopt_quarantined(a->broker, number, kg, id, uid);

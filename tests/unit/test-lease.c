@@ -45,7 +45,7 @@ static void test_request_release(void) {
 
         CHECK_EQ_INT(broker_observe(b, &observer, NULL), 0);
         c = test_connect(b, &peer);
-        CHECK_EQ_INT(lease_new(c, &l), 0);
+        CHECK_EQ_INT(lease_new(c, KERNEL_MODE_LEGACY, &l), 0);
         CHECK_EQ_INT(user_charged(c->user, USER_LEASES), 1);
         req_copy = dup(req);
         msi_copy = dup(msi);
@@ -76,7 +76,7 @@ static void test_abandon(void) {
         int peer;
 
         c = test_connect(b, &peer);
-        CHECK_EQ_INT(lease_new(c, &l), 0);
+        CHECK_EQ_INT(lease_new(c, KERNEL_MODE_LEGACY, &l), 0);
         CHECK_EQ_INT(kernel_fake_count_open(KERNEL_FAKE_DOMAIN), domains + 1);
         why_released = NULL;
         lease_abandon(l);

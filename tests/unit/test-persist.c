@@ -323,7 +323,7 @@ static void add_group9(Broker *b, Lease *lease) {
         KernelGroup *kg;
         Group *g;
 
-        CHECK_EQ_INT(kernel_group_adopt(b->config.backend, 9, kernel_fake_fd(KERNEL_FAKE_GROUP, 9), lease->domain, &kg), 0);
+        CHECK_EQ_INT(kernel_group_adopt(b->config.backend, 9, (int[]) { kernel_fake_fd(KERNEL_FAKE_GROUP, 9) }, 1, lease->domain, &kg), 0);
         CHECK_EQ_INT(group_new(b, 9, kg, NULL, 0, &g), 0);
         CHECK_EQ_INT(lease_add_group(lease, g), 0);
 }

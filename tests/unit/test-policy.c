@@ -172,28 +172,28 @@ static void test_decide(void) {
         Policy p;
 
         CHECK_EQ_INT(load(&p, good, msg, sizeof(msg)), 0);
-        g = policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, why, sizeof(why));
+        g = policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_LEGACY, why, sizeof(why));
         CHECK(g && strcmp(g->name, "tenant-a") == 0);
-        CHECK(!policy_decide(&p, &alice, &edu, POLICY_IRQ_INTX, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &alice, &edu, POLICY_IRQ_INTX, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "grant \"tenant-a\" (t.conf:15) covers 0000:00:03.0 but not the interrupt types"));
-        CHECK(!policy_decide(&p, &alice, &nic, 0, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &alice, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant for uid 1000 covers 0000:05:00.0"));
         /* Cgroup AND Group: the container has both */
-        g = policy_decide(&p, &ctr, &nic, POLICY_IRQ_INTX, why, sizeof(why));
+        g = policy_decide(&p, &ctr, &nic, POLICY_IRQ_INTX, POLICY_BACKEND_LEGACY, why, sizeof(why));
         CHECK(g && strcmp(g->name, "containers") == 0);
-        CHECK(policy_decide(&p, &ctr, &gpu, 0, why, sizeof(why))); /* IommuGroup=7 */
-        CHECK(!policy_decide(&p, &ctr, &other, 0, why, sizeof(why)));
+        CHECK(policy_decide(&p, &ctr, &gpu, 0, POLICY_BACKEND_LEGACY, why, sizeof(why))); /* IommuGroup=7 */
+        CHECK(!policy_decide(&p, &ctr, &other, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         ctr.n_groups = 0;
-        CHECK(!policy_decide(&p, &ctr, &nic, 0, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &ctr, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         ctr.n_groups = 1;
         ctr.cgroup = "/user.slice/x";
-        CHECK(!policy_decide(&p, &ctr, &nic, 0, why, sizeof(why)));
-        CHECK(!policy_decide(&p, &nobody, &edu, 0, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &ctr, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &nobody, &edu, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant names uid 3000 (gid 3000, cgroup /, label -)"));
-        g = policy_decide(&p, &svirt, &nic, 0, why, sizeof(why));
+        g = policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why));
         CHECK(g && strcmp(g->name, "labelled") == 0);
         svirt.label = "system_u:system_r:unconfined_t:s0";
-        CHECK(!policy_decide(&p, &svirt, &nic, 0, why, sizeof(why)));
+        CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         policy_done(&p);
 }
 

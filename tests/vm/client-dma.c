@@ -11,6 +11,8 @@
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
  *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
+ *   --iommufd     lease in iommufd driver mode: map on the lease's IOAS of
+ *                 its iommufd (IOMMU_IOAS_MAP), the device fds being cdevs
  *   --wait-req    ask for the REQ interrupt too; instead of releasing:
  *                 print "holding", wait until the broker signals the REQ
  *                 eventfd (it wants the device back), then close every
@@ -43,6 +45,7 @@
 #include <unistd.h>
 
 #include "edu.h"
+#include "kernel/iommufd-uapi.h"
 #include "vfio-broker.h"
 
 static int fail(vfio_broker *b, const char *what, int r) {
@@ -52,6 +55,31 @@ static int fail(vfio_broker *b, const char *what, int r) {
 }
 
 static bool intx;
+static enum vfio_broker_backend backend = VFIO_BROKER_BACKEND_LEGACY;
+
+/* The lease's domain: its container, or its iommufd. */
+static int domain_fd(const vfio_broker_lease *lease) {
+        return vfio_broker_lease_find_fd(lease, backend == VFIO_BROKER_BACKEND_LEGACY ? VFIO_BROKER_FD_CONTAINER
+                                                                                      : VFIO_BROKER_FD_IOMMUFD,
+                                         NULL, 0, 0);
+}
+
+/* Map @size bytes at @buf for DMA at @iova on the lease's domain: 0 or -errno. */
+static int map_dma(const vfio_broker_lease *lease, void *buf, size_t size, uint64_t iova) {
+        if (backend == VFIO_BROKER_BACKEND_LEGACY) {
+                struct vfio_iommu_type1_dma_map map = {
+                        .argsz = sizeof(map), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+                        .vaddr = (uintptr_t) buf, .iova = iova, .size = size,
+                };
+                return ioctl(domain_fd(lease), VFIO_IOMMU_MAP_DMA, &map) < 0 ? -errno : 0;
+        }
+        struct iommu_ioas_map map = {
+                .size = sizeof(map), .ioas_id = vfio_broker_lease_ioas(lease),
+                .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+                .user_va = (uintptr_t) buf, .length = size, .iova = iova,
+        };
+        return ioctl(domain_fd(lease), IOMMU_IOAS_MAP, &map) < 0 ? -errno : 0;
+}
 
 /* The soft "Max locked memory" of /proc/self/limits; -1 for unlimited. */
 static long long memlock_from_proc(void) {
@@ -74,11 +102,10 @@ static long long memlock_from_proc(void) {
 
 /* A mapping past the limit must fail: the broker's MemlockLimit is what the kernel charges. */
 static int check_memlock(vfio_broker *b, const vfio_broker_lease *lease, long long limit) {
-        struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
         long long now = memlock_from_proc();
         size_t size = (size_t) limit * 2;
-        int container = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0);
         void *buf;
+        int r;
 
         printf("client-dma: Max locked memory in /proc/self/limits during the lease: %lld\n", now);
         if (now != limit)
@@ -87,13 +114,10 @@ static int check_memlock(vfio_broker *b, const vfio_broker_lease *lease, long lo
         if (buf == MAP_FAILED)
                 return fail(b, "mmap", -errno);
         memset(buf, 1, size);
-        map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-        map.vaddr = (uintptr_t) buf;
-        map.iova = 0x8000000;
-        map.size = size;
-        if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map) == 0)
+        r = map_dma(lease, buf, size, 0x8000000);
+        if (r == 0)
                 return fail(b, "a DMA mapping beyond MemlockLimit succeeded", -EINVAL);
-        printf("client-dma: mapping %zu bytes for DMA failed (%s), as the limit demands\n", size, strerror(errno));
+        printf("client-dma: mapping %zu bytes for DMA failed (%s), as the limit demands\n", size, strerror(-r));
         munmap(buf, size);
         return 0;
 }
@@ -103,20 +127,25 @@ static int dma_one(vfio_broker *b, const vfio_broker_lease *lease, const char *b
         int container, device, irq, unmask = -1, r;
         Edu edu;
 
-        container = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_CONTAINER, NULL, 0, 0);
+        container = domain_fd(lease);
         device = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_DEVICE, bdf, 0, 0);
         irq = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_IRQ, bdf, type, 0);
         if (intx)
                 unmask = vfio_broker_lease_find_fd(lease, VFIO_BROKER_FD_UNMASK, bdf, type, 0);
         if (container < 0 || device < 0 || irq < 0 || (intx && unmask < 0))
                 return fail(b, "the lease lacks an fd", -ENOENT);
-        printf("client-dma: uid %u, lease %llu, %s: container fd %d, device fd %d, %s eventfd %d%s\n",
-               (unsigned) getuid(), (unsigned long long) vfio_broker_lease_id(lease), bdf, container, device,
+        printf("client-dma: uid %u, lease %llu, %s: %s fd %d, device fd %d, %s eventfd %d%s\n",
+               (unsigned) getuid(), (unsigned long long) vfio_broker_lease_id(lease), bdf,
+               backend == VFIO_BROKER_BACKEND_LEGACY ? "container" : "iommufd", container, device,
                intx ? "INTx" : "MSI", irq, intx ? " (+ unmask eventfd)" : "");
         r = edu_open(&edu, device);
         if (r < 0)
                 return fail(b, "edu_open", r);
-        r = edu_dma_roundtrip(&edu, container, irq, unmask, iova, (uint8_t) (0xa5 + iova / 0x100000));
+        if (backend == VFIO_BROKER_BACKEND_LEGACY)
+                r = edu_dma_roundtrip(&edu, container, irq, unmask, iova, (uint8_t) (0xa5 + iova / 0x100000));
+        else
+                r = edu_dma_roundtrip_ioas(&edu, container, vfio_broker_lease_ioas(lease), irq, unmask, iova,
+                                           (uint8_t) (0xa5 + iova / 0x100000));
         edu_close(&edu);
         if (r < 0)
                 return fail(b, "DMA round trip", r);
@@ -157,7 +186,7 @@ static int acquire_all(vfio_broker *b, char **bdfs, int count, struct vfio_broke
                                                            .n_irqs = wait_req && n == 0 ? 2 : 1 };
                 int r;
 
-                r = vfio_broker_acquire(b, *lease_id, &want, 1, &leases[n]);
+                r = vfio_broker_acquire_backend(b, *lease_id, backend, &want, 1, &leases[n]);
                 if (r < 0)
                         return fail(b, "acquire", r);
                 *lease_id = vfio_broker_lease_id(leases[n]);
@@ -202,6 +231,8 @@ int main(int argc, char **argv) {
                         fork_child = true;
                 else if (strcmp(argv[i], "--intx") == 0)
                         intx = true;
+                else if (strcmp(argv[i], "--iommufd") == 0)
+                        backend = VFIO_BROKER_BACKEND_IOMMUFD;
                 else if (strcmp(argv[i], "--fetch") == 0)
                         fetch = true;
                 else if (strcmp(argv[i], "--wait-req") == 0)
@@ -216,7 +247,7 @@ int main(int argc, char **argv) {
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--fetch] [--wait-req] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 

@@ -95,8 +95,10 @@ settled_fd_count() {
 
 # hold BDF: a client of alice's holds BDF in the background; its pid goes to
 # $HOLDER (not printed: a background child would keep a $(...) pipe open).
+# $HOLD_ARGS: more options for client-dma (--iommufd).
 hold() {
-	runas 1000 1000 client-dma --hold "$1" >/tmp/hold.log 2>&1 </dev/null &
+	# shellcheck disable=SC2086
+	runas 1000 1000 client-dma --hold $HOLD_ARGS "$1" >/tmp/hold.log 2>&1 </dev/null &
 	for _ in $(seq 250); do grep -q holding /tmp/hold.log && break; usleep 20000; done
 	grep -q holding /tmp/hold.log || { cat /tmp/hold.log >&2; fail "alice's client did not get $1"; }
 	HOLDER=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' /tmp/hold.log)
@@ -104,9 +106,11 @@ hold() {
 
 # refused AS BDF PATTERN: "vfio-brokerctl run BDF -- true" run by AS (as_alice,
 # as_bob, or "" for root) must be refused: exit 125 with PATTERN (grep -E) in its message.
+# $RUN_ARGS: options for run before BDF (--iommufd, --vmm).
 refused() {
 	rc=0
-	${1:+"$1"} vfio-brokerctl run "$2" -- true 2>/tmp/err || rc=$?
+	# shellcheck disable=SC2086
+	${1:+"$1"} vfio-brokerctl run $RUN_ARGS "$2" -- true 2>/tmp/err || rc=$?
 	cat /tmp/err
 	[ "$rc" = 125 ] || fail "$1 $2: exited $rc, not refused (125)"
 	grep -qE "$3" /tmp/err || fail "$1 $2: the refusal does not say '$3'"

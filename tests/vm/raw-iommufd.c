@@ -9,6 +9,14 @@
  * allocates an IOAS, attaches the device, routes MSI 0 to an eventfd and has
  * the edu device copy a buffer in and back out through IOMMU_IOAS_MAP
  * mappings.  Each refusal's errno is printed: later code relies on them.
+ *
+ * raw-iommufd --bind-and-hold BDF: bind the cdev to an iommufd of its own,
+ * print "holding" and wait to be killed (someone outside the broker).
+ *
+ * raw-iommufd --unbound-from-env BDF: what a VMM does with a vmm-mode lease
+ * (under vfio-brokerctl run --vmm): the iommufd= and device:BDF= fds of
+ * $VFIO_BROKER_FDS, the cdev unbound, bound and attached here, the DMA
+ * round trip on them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -79,6 +87,85 @@ static int expect_refused(const char *what, int r) {
         return 0;
 }
 
+/* The fd named @name in $VFIO_BROKER_FDS, or -1. */
+static int env_fd(const char *name) {
+        const char *fds = getenv("VFIO_BROKER_FDS");
+        size_t len = strlen(name);
+
+        for (const char *p = fds; p && *p;) {
+                const char *end = strchr(p, ' ');
+
+                if (strncmp(p, name, len) == 0 && p[len] == '=')
+                        return atoi(p + len + 1);
+                p = end ? end + 1 : NULL;
+        }
+        return -1;
+}
+
+/* Bind @device to @iommufd, attach it to a new IOAS, DMA through it with MSI. */
+static int bind_attach_dma(int iommufd, int device, const char *bdf) {
+        struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+        struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+        uint32_t devid = 0;
+        int irq, r;
+        Edu edu;
+
+        r = bind(device, iommufd, &devid);
+        if (r < 0)
+                return fail("VFIO_DEVICE_BIND_IOMMUFD", -r);
+        printf("raw-iommufd: %s bound as device %u\n", bdf, devid);
+        if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc) < 0)
+                return fail("IOMMU_IOAS_ALLOC", errno);
+        attach.pt_id = alloc.out_ioas_id;
+        if (ioctl(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
+                return fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT", errno);
+        r = edu_open_msi(&edu, device, &irq);
+        if (r < 0)
+                return fail("the edu device with MSI on an eventfd", -r);
+        r = edu_dma_roundtrip_ioas(&edu, iommufd, alloc.out_ioas_id, irq, -1, 0x100000, 0x5a);
+        if (r < 0)
+                return fail("DMA round trip", -r);
+        edu_close(&edu);
+        printf("raw-iommufd: %s: DMA round trip on fds bound here passed\n", bdf);
+        return EXIT_SUCCESS;
+}
+
+static int unbound_from_env(const char *bdf) {
+        struct vfio_device_info info = { .argsz = sizeof(info) };
+        char name[64];
+        int iommufd, device;
+
+        snprintf(name, sizeof(name), "device:%s", bdf);
+        iommufd = env_fd("iommufd");
+        device = env_fd(name);
+        if (iommufd < 0 || device < 0)
+                return fail("VFIO_BROKER_FDS lacks iommufd= or the device", ENOENT);
+        if (expect_refused("VFIO_DEVICE_GET_INFO on the lease's cdev",
+                           ioctl(device, VFIO_DEVICE_GET_INFO, &info) < 0 ? -errno : 0) < 0)
+                return EXIT_FAILURE;
+        return bind_attach_dma(iommufd, device, bdf);
+}
+
+static int bind_and_hold(const char *bdf) {
+        char cdev[PATH_MAX];
+        int iommufd, device, r;
+
+        r = cdev_path(bdf, cdev, sizeof(cdev));
+        if (r < 0)
+                return fail("no VFIO cdev for the device", -r);
+        iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+        device = open(cdev, O_RDWR | O_CLOEXEC);
+        if (iommufd < 0 || device < 0)
+                return fail("opening /dev/iommu or the cdev", errno);
+        r = bind(device, iommufd, NULL);
+        if (r < 0)
+                return fail("VFIO_DEVICE_BIND_IOMMUFD", -r);
+        printf("raw-iommufd: %s bound outside the broker; holding\n", bdf);
+        fflush(stdout);
+        for (;;)
+                pause();
+}
+
 int main(int argc, char **argv) {
         struct iommu_option option = { .size = sizeof(option), .option_id = IOMMU_OPTION_RLIMIT_MODE,
                                        .op = IOMMU_OPTION_OP_SET, .val64 = 1 };
@@ -90,8 +177,12 @@ int main(int argc, char **argv) {
         uint32_t devid = 0;
         Edu edu;
 
+        if (argc == 3 && strcmp(argv[1], "--bind-and-hold") == 0)
+                return bind_and_hold(argv[2]);
+        if (argc == 3 && strcmp(argv[1], "--unbound-from-env") == 0)
+                return unbound_from_env(argv[2]);
         if (argc != 2) {
-                fprintf(stderr, "usage: raw-iommufd BDF\n");
+                fprintf(stderr, "usage: raw-iommufd [--bind-and-hold|--unbound-from-env] BDF\n");
                 return EXIT_FAILURE;
         }
         r = cdev_path(argv[1], cdev, sizeof(cdev));
