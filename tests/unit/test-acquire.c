@@ -57,6 +57,7 @@ typedef struct Want {
         AcquireIrq irq;                 /* for the first device; type 0 count 0: none */
         bool with_irq;
         size_t max_fds;
+        KernelMode mode;
 } Want;
 
 static int try_acquire(Connection *c, const Want *w, BrokerError *err, Lease **ret, size_t *ret_first) {
@@ -64,7 +65,7 @@ static int try_acquire(Connection *c, const Want *w, BrokerError *err, Lease **r
                 { .bdf = w->bdf[0], .irqs = &w->irq, .n_irqs = w->with_irq },
                 { .bdf = w->bdf[1] },
         };
-        AcquireRequest a = { .lease_id = w->lease_id, .devices = d, .n_devices = w->bdf[1] ? 2 : 1,
+        AcquireRequest a = { .lease_id = w->lease_id, .mode = w->mode, .devices = d, .n_devices = w->bdf[1] ? 2 : 1,
                              .max_fds = w->max_fds ? w->max_fds : 128 };
 
         *err = (BrokerError) {};
@@ -119,6 +120,40 @@ static void test_acquire_and_grow(void) {
                        "0000:00:04.0 is already in lease");
 
         connection_free(c); /* a client gone: its lease released, its groups free */
+        close(peer);
+        check_held(before, held());
+}
+
+/* A lease in each mode; the modes stay apart, vmm mode takes no IRQs, Backend= in the policy holds. */
+static void test_modes(void) {
+        Held before = held();
+        Connection *c;
+        BrokerError err;
+        Lease *l, *v;
+        size_t first;
+        int peer;
+
+        c = test_connect(broker, &peer);
+        CHECK_EQ_INT(try_acquire(c, &(Want) { .bdf = { "0000:00:03.0" }, .mode = KERNEL_MODE_IOMMUFD, .with_irq = true,
+                                              .irq = { .type = IRQ_MSI, .count = 1 } }, &err, &l, &first), 0);
+        CHECK_EQ_INT(lease_mode(l), KERNEL_MODE_IOMMUFD);
+        CHECK(kernel_domain_ioas(l->domain) != 0);
+        CHECK_EQ_INT(l->devices[0].n_eventfds, 1);
+        expect_refusal(c, &(Want) { .lease_id = l->id, .bdf = { "0000:00:04.0" } }, BROKER_E_INVALID,
+                       "is a iommufd lease: devices join it in that mode, not legacy");
+        expect_refusal(c, &(Want) { .bdf = { "0000:00:04.0" }, .mode = KERNEL_MODE_VMM, .with_irq = true,
+                                    .irq = { .type = IRQ_MSI, .count = 1 } }, BROKER_E_INVALID,
+                       "in vmm mode the broker sets up no interrupts");
+        expect_refusal(c, &(Want) { .bdf = { "0000:00:04.0" }, .mode = (KernelMode) 7 }, BROKER_E_INVALID,
+                       "unknown backend mode 7");
+        CHECK_EQ_INT(try_acquire(c, &(Want) { .bdf = { "0000:00:04.0" }, .mode = KERNEL_MODE_VMM }, &err, &v, &first), 0);
+        CHECK_EQ_INT(lease_mode(v), KERNEL_MODE_VMM);
+        CHECK_EQ_INT(kernel_domain_ioas(v->domain), 0);
+        CHECK_EQ_INT(v->devices[0].n_eventfds, 0);
+        /* 02:01.0 may be had through the legacy API only (the policy's Backend=legacy). */
+        expect_refusal(c, &(Want) { .bdf = { "0000:02:03.0" }, .mode = KERNEL_MODE_IOMMUFD }, BROKER_E_DENIED,
+                       "covers 0000:02:03.0 but not through iommufd");
+        connection_free(c);
         close(peer);
         check_held(before, held());
 }
@@ -246,10 +281,13 @@ int main(void) {
         fake_sysfs_add(&fs, "0000:01:02.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3);
         fake_sysfs_add(&fs, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
         fake_sysfs_add(&fs, "0000:02:02.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4);
-        snprintf(policy, sizeof(policy), "[Pool edu]\nVendorDevice=1234:11e8\n[Grant tenant]\nPool=edu\nUser=%u\n",
-                 (unsigned) getuid());
+        fake_sysfs_add(&fs, "0000:02:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 5);
+        snprintf(policy, sizeof(policy), "[Pool legacy]\nDevice=0000:02:03.0\n[Grant legacy]\nPool=legacy\nUser=%u\n"
+                 "Backend=legacy\n[Pool edu]\nDevice=0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0\n[Grant tenant]\nPool=edu\n"
+                 "User=%u\n", (unsigned) getuid(), (unsigned) getuid());
         broker = test_broker_new(fs.root, policy, NULL);
         RUN(test_acquire_and_grow);
+        RUN(test_modes);
         RUN(test_refusals);
         RUN(test_rollback);
         RUN(test_lease_limit);

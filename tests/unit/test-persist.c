@@ -179,6 +179,9 @@ typedef enum Records {
         EVENTFDS_BY_ID,         /* under the lease's name, told apart by eventfd-id */
 } Records;
 
+/* MODE and IOAS of the lease record ("" as older brokers wrote it: legacy). */
+static const char *lease_mode_fields = "";
+
 /* A broker adopting @records from a store holding @stored; the fds made for it in @ret_fds. */
 static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_fds) {
         StoredFd fds[16];
@@ -199,8 +202,8 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
         }
         f = fopen(state, "we");
         CHECK(f);
-        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536\n"
-                   "group 1 7\n", (int) getpid());
+        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536%s\n"
+                   "group 1 7\n", (int) getpid(), lease_mode_fields);
         if (records != NO_DEVICE)
                 fprintf(f, "device 1 0 0000:00:07.0 7 4\n");
         if (records == EVENTFDS_BY_NAME)
@@ -243,6 +246,34 @@ static void check_adopted(Records records, const Stored *stored, size_t n, const
         listen_start(&l);
         done(adopt(records, stored, n, NULL));
         listen_check(&l, said, n_said);
+}
+
+/* An iommufd lease's mode and IOAS come back, and are written again as they were. */
+static void test_lease_mode(void) {
+        char text[4096];
+        size_t n;
+        Broker *b;
+        Lease *l;
+        FILE *f;
+
+        lease_mode_fields = " 1 5";
+        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        lease_mode_fields = "";
+        l = broker_find_lease(b, 1);
+        CHECK_EQ_INT(lease_mode(l), KERNEL_MODE_IOMMUFD);
+        CHECK_EQ_INT(kernel_domain_ioas(l->domain), 5);
+        f = fopen(state, "re");
+        CHECK(f);
+        n = fread(text, 1, sizeof(text) - 1, f);
+        text[n] = 0;
+        fclose(f);
+        CHECK(strstr(text, "\nlease 1 1 1700000000000000 0 65536 65536 1 5\n"));
+        done(b);
+        /* Written by an older broker: legacy, no IOAS. */
+        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        CHECK_EQ_INT(lease_mode(broker_find_lease(b, 1)), KERNEL_MODE_LEGACY);
+        CHECK_EQ_INT(kernel_domain_ioas(broker_find_lease(b, 1)->domain), 0);
+        done(b);
 }
 
 static void test_older_store(void) {
@@ -391,6 +422,7 @@ int main(void) {
         fake_sysfs_add(&fs, "0000:00:07.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 7);
         fake_sysfs_add(&fs, "0000:00:09.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 9);
         RUN(test_older_store);
+        RUN(test_lease_mode);
         RUN(test_own_store);
         RUN(test_eventfds_by_id);
         RUN(test_fd_let_go);

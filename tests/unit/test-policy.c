@@ -76,7 +76,8 @@ static const char good[] =
         "\n"
         "[Grant labelled]\n"
         "Pool=nics\n"
-        "SecurityLabel=*:svirt_t:*\n";
+        "SecurityLabel=*:svirt_t:*\n"
+        "Backend=iommufd\n";
 
 static void test_parse_good(void) {
         char msg[512] = "";
@@ -128,6 +129,7 @@ static void test_rejections(void) {
         expect_rejected("[Grant g]\nMemlockLimit=lots\n", "t.conf:2: MemlockLimit=lots: expected a size");
         expect_rejected("[Grant g]\nMemlockLimit=99999999999T\n", "t.conf:2: MemlockLimit=99999999999T");
         expect_rejected("[Grant g]\nIrq=msi nmi\n", "t.conf:2: Irq=nmi: expected intx");
+        expect_rejected("[Grant g]\nBackend=legacy vfio\n", "t.conf:2: Backend=vfio: expected legacy or iommufd");
         expect_rejected("[Grant g]\nPool=a\n[Grant g]\n", "t.conf:3: duplicate grant \"g\"");
         expect_rejected("[Pool a]\njust words\n", "t.conf:2: syntax error");
         expect_rejected("[Pool a\nDevice=00:03.0\n", "t.conf:1: syntax error");
@@ -175,6 +177,8 @@ static void test_decide(void) {
         g = policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_LEGACY, why, sizeof(why));
         CHECK(g && strcmp(g->name, "tenant-a") == 0);
         CHECK(!policy_decide(&p, &alice, &edu, POLICY_IRQ_INTX, POLICY_BACKEND_LEGACY, why, sizeof(why)));
+        /* no Backend=: any backend */
+        CHECK(policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_IOMMUFD, why, sizeof(why)));
         CHECK(strstr(why, "grant \"tenant-a\" (t.conf:15) covers 0000:00:03.0 but not the interrupt types"));
         CHECK(!policy_decide(&p, &alice, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant for uid 1000 covers 0000:05:00.0"));
@@ -190,8 +194,11 @@ static void test_decide(void) {
         CHECK(!policy_decide(&p, &ctr, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(!policy_decide(&p, &nobody, &edu, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant names uid 3000 (gid 3000, cgroup /, label -)"));
-        g = policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why));
+        g = policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_IOMMUFD, why, sizeof(why));
         CHECK(g && strcmp(g->name, "labelled") == 0);
+        /* Backend=iommufd: the legacy API is refused, naming the grant */
+        CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
+        CHECK(strstr(why, "grant \"labelled\" (t.conf:27) covers 0000:05:00.0 but not through the legacy VFIO API"));
         svirt.label = "system_u:system_r:unconfined_t:s0";
         CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         policy_done(&p);
