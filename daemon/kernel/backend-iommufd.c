@@ -175,15 +175,12 @@ static int iommufd_group_adopt(KernelGroup *g, const int *fds, size_t n) {
                 size_t i;
 
                 for (i = 0; r >= 0 && i < g->n_cdevs; i++)
-                        if (g->cdevs[i].fd < 0 && fstat(fds[k], &st) == 0 && stat(g->cdevs[i].path, &want) == 0 &&
-                            st.st_rdev == want.st_rdev)
+                        if (fstat(fds[k], &st) == 0 && stat(g->cdevs[i].path, &want) == 0 && st.st_rdev == want.st_rdev)
                                 break;
-                if (r >= 0 && i < g->n_cdevs)
+                if (r >= 0 && i < g->n_cdevs && g->cdevs[i].fd < 0)
                         g->cdevs[i].fd = fds[k];
-                else {
-                        safe_close(fds[k]);
-                        r = r < 0 ? r : -EBADF; /* not a device of this group */
-                }
+                else
+                        safe_close(fds[k]); /* a copy of one we have, or no device of this group */
         }
         return r;
 }
@@ -282,10 +279,15 @@ static int iommufd_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
 static int iommufd_mode_check(KernelMode mode, const char *bdf, char *why, size_t size) {
         char path[64];
 
+        struct stat st;
+
         if (mode == KERNEL_MODE_LEGACY)
                 return 0;
-        if (access(IOMMU_DEVICE, F_OK) < 0) {
-                snprintf(why, size, "this kernel has no " IOMMU_DEVICE " (it is built without CONFIG_IOMMUFD)");
+        if (stat(IOMMU_DEVICE, &st) < 0) {
+                if (errno == ENOENT)
+                        snprintf(why, size, "this kernel has no " IOMMU_DEVICE " (it is built without CONFIG_IOMMUFD)");
+                else
+                        snprintf(why, size, "cannot see " IOMMU_DEVICE ": %s", strerror(errno));
                 return -EOPNOTSUPP;
         }
         if (cdev_path(bdf, path, sizeof(path)) < 0) {

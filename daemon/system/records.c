@@ -146,16 +146,16 @@ static size_t take_one(int *fds, int fd) {
         return fd >= 0;
 }
 
-/* Every fd of group @number under the name (the group, or each of its cdevs). */
-static size_t take_group_fds(Returned *returned, int number, int *fds, const char *fmt, ...) {
+/* The fds of group @number under the name: the group (legacy: one), or each of its cdevs. */
+static size_t take_group_fds(Returned *returned, int number, KernelMode mode, int *fds, const char *fmt, ...) {
+        size_t n = 0, max = mode == KERNEL_MODE_LEGACY ? 1 : KERNEL_MAX_GROUP_FDS;
         char name[64];
         va_list ap;
-        size_t n = 0;
 
         va_start(ap, fmt);
         vsnprintf(name, sizeof(name), fmt, ap);
         va_end(ap);
-        while (n < KERNEL_MAX_GROUP_FDS) {
+        while (n < max) {
                 int fd = returned_take(returned, FD_GROUP, number, "%s", name);
                 if (fd < 0)
                         break;
@@ -229,10 +229,10 @@ static int adopt_group(const char *line, void *userdata) {
 
         if (sscanf(line, "group %" SCNu64 " %d", &id, &number) != 2)
                 return 0;
-        n = take_group_fds(a->returned, number, fds, "vb-l%" PRIu64, id);
+        l = broker_find_lease(a->broker, id);
+        n = take_group_fds(a->returned, number, l ? lease_mode(l) : KERNEL_MODE_LEGACY, fds, "vb-l%" PRIu64, id);
         if (n == 0) /* stored by an older broker */
                 n = take_one(fds, returned_take_any(a->returned, "vb-l%" PRIu64 "-g%d", id, number));
-        l = broker_find_lease(a->broker, id);
         if (!l || n == 0 || broker_find_group(a->broker, number)) {
                 close_many(fds, n);
                 return log_errno(LOG_WARNING, -ENOENT, "lease %" PRIu64 ": group %d: its lease or fd is "
@@ -243,7 +243,7 @@ static int adopt_group(const char *line, void *userdata) {
         if (r >= 0)
                 r = group_new(a->broker, number, kg, NULL, 0, &g);
         if (r < 0)
-                return r;
+                return log_errno(LOG_WARNING, r, "lease %" PRIu64 ": adopting group %d: %s", id, number, strerror(-r));
         r = lease_add_group(l, g);
         if (r < 0)
                 group_free(g);
@@ -308,7 +308,7 @@ static int adopt_quarantine(const char *line, void *userdata) {
         if (sscanf(line, "quarantine %d %" SCNu64 " %u %d", &number, &id, &uid, &mode) < 3 || mode < 0 ||
             mode >= _KERNEL_MODE_MAX)
                 return 0;
-        n = take_group_fds(a->returned, number, fds, "vb-q%d", number);
+        n = take_group_fds(a->returned, number, mode, fds, "vb-q%d", number);
         if (n == 0 && mode == KERNEL_MODE_LEGACY)
                 return -ENOENT;
         if (broker_find_group(a->broker, number)) {

@@ -124,6 +124,37 @@ dma_again() { # ROUND
 	wait_for /tmp/hold.log "DMA round $1 passed"
 }
 
+# The iommufd backend under the units (the bed's own kernel): a release waits for the FD store
+# to let go of the cdevs it kept before asking the kernel, so the group is free at once; an
+# iommufd lease survives restarts with its IOAS, and its fds fetched from the new broker work;
+# a quarantine of an iommufd group (a child keeps a bound cdev) survives a restart too.
+if [ -e /dev/iommu ]; then
+	quarantines=$(journalctl --no-pager -u vfio-brokerd.service | grep -c 'quarantined')
+	as_alice client-dma --iommufd --again "$BDF" || fail "an iommufd lease and its release under the units"
+	[ "$(journalctl --no-pager -u vfio-brokerd.service | grep -c 'quarantined')" = "$quarantines" ] ||
+		fail "a clean iommufd release was quarantined (the FD store's copies of the cdev)"
+	runas 1000 1000 client-dma --iommufd --hold-dma --fetch "$HELD" >/tmp/hold.log 2>&1 </dev/null &
+	holder=$!
+	wait_for /tmp/hold.log holding
+	restart restart
+	[ "$(state_of "$HELD")" = leased ] || fail "the iommufd lease of $HELD is '$(state_of "$HELD")' after the restart"
+	held_is_busy || fail "an acquire of the group of an iommufd lease was not refused after the restart"
+	dma_again 2
+	restart kill -s SIGKILL
+	dma_again 3
+	kill -TERM "$holder"
+	wait "$holder" || { cat /tmp/hold.log; fail "the release of the iommufd lease after restarts"; }
+	[ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the iommufd lease's release"
+	as_alice client-dma --iommufd --fork-child "$HELD" >/tmp/fork.log 2>&1 || { cat /tmp/fork.log; fail "--fork-child"; }
+	child=$(sed -n 's/^client-dma: child \([0-9]*\) keeps.*/\1/p' /tmp/fork.log)
+	wait_state "$HELD" quarantined 30 "with a child keeping a bound cdev"
+	restart restart
+	[ "$(state_of "$HELD")" = quarantined ] || fail "the iommufd quarantine did not survive the restart"
+	kill -9 "$child"
+	wait_state "$HELD" free 50 "after the child with the bound cdev died past a restart"
+	echo "systemd: iommufd leases and quarantines survived restarts"
+fi
+
 hold_dma
 restart restart
 journalctl --no-pager -u vfio-brokerd.service | grep -q 'adopted 1 lease' || fail "the new broker adopted no lease"
@@ -213,7 +244,7 @@ echo "systemd: interrupt eventfds survived a restart"
 # build-previous) holds a lease; the unit restarts onto this tree's broker, which must adopt it
 # from the old one's state file and FD store: the client's DMA still works on the fds it had,
 # and another acquire of the group is refused as busy.
-previous=/usr/local/libexec/vfio-brokerd-previous
+previous=/usr/local/libexec/vfio-broker-previous/vfio-brokerd
 [ -x "$previous" ] || fail "no previous broker in the image"
 mkdir -p /run/systemd/system/vfio-brokerd.service.d
 printf '[Service]\nExecStart=\nExecStart=%s\n' "$previous" >/run/systemd/system/vfio-brokerd.service.d/previous.conf
@@ -234,6 +265,17 @@ kill -TERM "$holder"
 wait "$holder" || fail "the release of the lease held across the upgrade failed"
 [ "$(state_of "$HELD")" = free ] || fail "$HELD not free after the release of the upgraded lease"
 echo "systemd: a lease of the previous release's broker (pid $old) survived the upgrade to this one"
+
+# An older client, unchanged: the previous release's vfio-brokerctl with its own
+# library speaks to this broker, which hands it legacy fds as before.
+old_ctl=/usr/local/libexec/vfio-broker-previous/vfio-brokerctl
+LD_LIBRARY_PATH=${old_ctl%/*} runas 1000 1000 "$old_ctl" run --irq "$BDF:msi" "$BDF" -- sh -c 'echo "$VFIO_BROKER_FDS"' \
+	>/tmp/old-client || { cat /tmp/old-client; fail "the previous release's client against this broker"; }
+grep -qE "^container=[0-9]+ device:$BDF=[0-9]+ msi:$BDF:0=[0-9]+\$" /tmp/old-client ||
+	{ cat /tmp/old-client; fail "the previous release's client got other fds than before"; }
+LD_LIBRARY_PATH=${old_ctl%/*} ldd "$old_ctl" | grep -q "${old_ctl%/*}/libvfio-broker.so.0" ||
+	fail "the older client does not run on its own library"
+echo "systemd: the previous release's client works unchanged against this broker"
 
 # systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
 # way out (a RELEASE record each, "broker stopped") and removes the state file; the next start
