@@ -29,8 +29,8 @@ chmod 644 /tmp/hlt.bin
 qemu="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -bios /tmp/hlt.bin -display none -nodefaults -no-user-config"
 
 as_alice sh -c 'exec 3<>/dev/iommu' 2>/dev/null && fail "alice can open /dev/iommu herself"
-for cdev in /dev/vfio/devices/*; do
-	as_alice sh -c "exec 3<>$cdev" 2>/dev/null && fail "alice can open $cdev herself"
+for node in /dev/vfio/devices/* /dev/vfio/[0-9]* /dev/vfio/vfio; do
+	as_alice sh -c "exec 3<>$node" 2>/dev/null && fail "alice can open $node herself"
 done
 
 as_alice vfio-brokerctl run --vmm 0000:00:04.0 -- \
