@@ -29,7 +29,8 @@ chmod 644 /tmp/hlt.bin
 qemu="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -bios /tmp/hlt.bin -display none -nodefaults -no-user-config"
 
 as_alice sh -c 'exec 3<>/dev/iommu' 2>/dev/null && fail "alice can open /dev/iommu herself"
-for node in /dev/vfio/devices/* /dev/vfio/[0-9]* /dev/vfio/vfio; do
+# (/dev/vfio/vfio is open to all: a container without a group grants nothing)
+for node in /dev/vfio/devices/* /dev/vfio/[0-9]*; do
 	as_alice sh -c "exec 3<>$node" 2>/dev/null && fail "alice can open $node herself"
 done
 
