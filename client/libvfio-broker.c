@@ -250,6 +250,10 @@ static void copy_device(struct vfio_broker_device *d, const Vfiobroker__Device *
                 .allowed = v->allowed,
         };
         string_copy(d->grant, sizeof(d->grant), v->grant);
+        /* The broker's word: one of three, or an older broker's nothing. */
+        string_copy(d->reset, sizeof(d->reset),
+                    strcmp(v->reset, "function") == 0 || strcmp(v->reset, "bus") == 0 ? v->reset
+                    : v->resettable ? "function" : "none");
         string_copy(d->bdf, sizeof(d->bdf), v->bdf);
         string_copy(d->driver, sizeof(d->driver), v->driver);
         string_copy(d->reason, sizeof(d->reason), v->reason);

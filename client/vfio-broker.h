@@ -77,13 +77,16 @@ enum vfio_broker_device_state {
  * @iommu_group: IOMMU group number, -1 when none
  * @driver: bound driver, "" when none
  * @state: free, leased, quarantined or unavailable
- * @resettable: the kernel offers a reset method for it
+ * @resettable: the broker resets it on release (@reset is not "none")
  * @noiommu: its group is a VFIO no-IOMMU group
  * @lease_id: leased or quarantined: the lease
  * @holder_uid: leased or quarantined: the uid of that lease
  * @reason: unavailable: why, in words
  * @allowed: the broker's policy lets this caller lease it
  * @grant: when allowed, the name of the grant that does
+ * @reset: the reset the broker gives it on release: "function"
+ *         (VFIO_DEVICE_RESET), "bus" (a hot reset of its bus, every device
+ *         on which is in its group) or "none" (since soname 1)
  */
 struct vfio_broker_device {
         char bdf[13];
@@ -100,6 +103,7 @@ struct vfio_broker_device {
         char reason[256];
         bool allowed;
         char grant[65];
+        char reset[16];
 };
 
 /**

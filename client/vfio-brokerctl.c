@@ -113,6 +113,7 @@ static json_object *device_json(const struct vfio_broker_device *d) {
         json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
         json_object_object_add(o, "state", json_object_new_string(state_name(d->state)));
         json_object_object_add(o, "resettable", json_object_new_boolean(d->resettable));
+        json_object_object_add(o, "reset", json_object_new_string(d->reset));
         json_object_object_add(o, "noiommu", json_object_new_boolean(d->noiommu));
         if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_QUARANTINED) {
                 json_object_object_add(o, "lease_id", json_object_new_uint64(d->lease_id));
@@ -157,7 +158,7 @@ static int cmd_list(int argc, char **argv) {
                 puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(a);
         } else {
-                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-5s  %-5s  %s\n",
+                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-8s  %-5s  %s\n",
                        "DEVICE", "ID", "CLASS", "GROUP", "DRIVER", "STATE", "RESET", "YOURS", "DETAIL");
                 for (size_t i = 0; i < n; i++) {
                         const struct vfio_broker_device *d = &devices[i];
@@ -168,9 +169,9 @@ static int cmd_list(int argc, char **argv) {
                                          (unsigned long long) d->lease_id, d->holder_uid);
                         else
                                 snprintf(detail, sizeof(detail), "%s", d->reason);
-                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-5s  %-5s  %s\n", d->bdf, d->vendor,
+                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-8s  %-5s  %s\n", d->bdf, d->vendor,
                                d->device, d->class_code, d->iommu_group, d->driver[0] ? d->driver : "-",
-                               state_name(d->state), d->resettable ? "yes" : "no", d->allowed ? "yes" : "no",
+                               state_name(d->state), d->reset, d->allowed ? "yes" : "no",
                                detail);
                 }
         }
@@ -202,7 +203,7 @@ static int cmd_info(int argc, char **argv) {
         printf("driver:      %s\n", info->device.driver[0] ? info->device.driver : "-");
         printf("state:       %s%s%s\n", state_name(info->device.state), info->device.reason[0] ? ": " : "",
                info->device.reason);
-        printf("resettable:  %s\n", info->device.resettable ? "yes" : "no");
+        printf("reset:       %s\n", info->device.reset);
         printf("yours:       %s%s\n", info->device.allowed ? "yes, by grant " : "no: no grant of the policy covers you",
                info->device.allowed ? info->device.grant : "");
         if (info->n_regions == 0 && info->n_irqs == 0)

@@ -117,6 +117,68 @@ static int read_text_at(int dir, const char *name, char *buf, size_t size) {
         return 0;
 }
 
+static int list_bdfs(const char *dir, char (**ret)[BDF_STRLEN + 1], size_t *ret_n);
+
+const char *pci_reset_name(PciReset r) {
+        return r == PCI_RESET_FUNCTION ? "function" : r == PCI_RESET_BUS ? "bus" : "none";
+}
+
+/*
+ * What reset the kernel will do for @d, as VFIO does it: reset_method lists
+ * the kernel's methods ("flr pm bus").  Any but "bus" resets the function
+ * alone; "bus" alone does only while @d is the one device on its bus (the
+ * kernel probes it before its siblings exist).  Without a function reset,
+ * a hot reset of the bus behind a bridge serves if every device on that bus
+ * is in @d's group (the kernel's rule: the caller must own all it resets).
+ */
+static PciReset read_reset(const char *path, int dir, const PciDevice *d) {
+        _cleanup_free_ char (*siblings)[BDF_STRLEN + 1] = NULL;
+        char text[256], real[PATH_MAX], parent[PATH_MAX], *slash, *save = NULL;
+        bool other = false, bus = false, alone;
+        size_t n = 0;
+
+        if (read_text_at(dir, "reset_method", text, sizeof(text)) < 0) {
+                /* no method (the kernel shows no reset_method then), or a kernel without the attribute */
+                if (faccessat(dir, "reset", F_OK, 0) >= 0)
+                        return PCI_RESET_FUNCTION;
+                text[0] = 0;
+        }
+        for (char *w = strtok_r(text, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+                if (strcmp(w, "bus") == 0)
+                        bus = true;
+                else
+                        other = true;
+        }
+        if (other)
+                return PCI_RESET_FUNCTION;
+        if (!realpath(path, real) || !(slash = strrchr(real, '/')))
+                return PCI_RESET_NONE;
+        *slash = 0;
+        snprintf(parent, sizeof(parent), "%s", real);
+        slash = strrchr(real, '/');
+        if (!slash || strncmp(slash + 1, "pci", 3) == 0 || list_bdfs(parent, &siblings, &n) < 0)
+                return PCI_RESET_NONE; /* a root bus: no bridge to reset it */
+        alone = n == 1;
+        if (bus && alone)
+                return PCI_RESET_FUNCTION;
+        if (d->iommu_group < 0)
+                return PCI_RESET_NONE;
+        for (size_t i = 0; i < n; i++) {
+                char link[PATH_MAX + 32], target[PATH_MAX];
+                ssize_t len;
+                int group;
+
+                snprintf(link, sizeof(link), "%s/%s/iommu_group", parent, siblings[i]);
+                len = readlink(link, target, sizeof(target) - 1);
+                if (len < 0)
+                        return PCI_RESET_NONE;
+                target[len] = 0;
+                if (parse_group_link(target, &group) < 0 || group != d->iommu_group)
+                        return PCI_RESET_NONE;
+        }
+        return n > 0 ? PCI_RESET_BUS : PCI_RESET_NONE;
+}
+
 /*
  * Few syscalls, since each costs a path walk through sysfs: the device's
  * directory is opened once, and uevent gives its IDs, class and driver in
@@ -149,7 +211,8 @@ int sysfs_read_device(const char *root, const char *bdf, PciDevice *ret) {
                         d.noiommu = read_text_at(dir, "iommu_group/name", text, sizeof(text)) >= 0 &&
                                     strncmp(text, "vfio-noiommu", 12) == 0;
         }
-        d.resettable = faccessat(dir, "reset", F_OK, 0) >= 0;
+        d.reset = read_reset(path, dir, &d);
+        d.resettable = d.reset != PCI_RESET_NONE;
         *ret = d;
         return 0;
 }

@@ -15,6 +15,13 @@
 
 #define DRIVER_NAME_MAX 64
 
+/* The reset the broker can give a device on release (the kernel's reset rules). */
+typedef enum PciReset {
+        PCI_RESET_NONE,
+        PCI_RESET_FUNCTION,             /* VFIO_DEVICE_RESET: a reset of its own (flr, pm, ...), or its bus's alone */
+        PCI_RESET_BUS,                  /* VFIO_DEVICE_PCI_HOT_RESET: its bus, every device on it in its group */
+} PciReset;
+
 typedef struct PciDevice {
         char bdf[BDF_STRLEN + 1];
         uint32_t vendor;
@@ -22,7 +29,8 @@ typedef struct PciDevice {
         uint32_t class_code;
         int iommu_group;                /* -1: none */
         char driver[DRIVER_NAME_MAX];   /* "": no driver bound */
-        bool resettable;                /* the kernel offers a reset method */
+        bool resettable;                /* reset != PCI_RESET_NONE */
+        PciReset reset;
         bool noiommu;                   /* a VFIO no-IOMMU group */
 } PciDevice;
 
@@ -59,3 +67,6 @@ bool pci_is_bridge(const PciDevice *d);
 bool pci_driver_is_vfio(const PciDevice *d);
 /* Bound to a driver the kernel accepts beside vfio-pci in a group it hands out (or to none). */
 bool pci_driver_allowed_in_group(const PciDevice *d);
+
+/* "function", "bus" or "none". */
+const char *pci_reset_name(PciReset r);

@@ -51,17 +51,25 @@ Group *group_free(Group *g) {
         return NULL;
 }
 
+/* What one reset pass did: devices opened, and reset by their own reset or by their bus's. */
+typedef struct ResetDone {
+        size_t opened, reset, by_bus;
+} ResetDone;
+
 /*
- * Reset every vfio-pci device of the group that offers a reset, through a
- * domain of our own.  Counts the devices opened and those reset.
+ * Reset every vfio-pci device of the group, through a domain of our own: a
+ * function reset (VFIO_DEVICE_RESET) where the device offers one, and for
+ * the devices whose only reset is their bus's (sysfs: every device on the
+ * bus in this group) one hot reset of that bus (VFIO_DEVICE_PCI_HOT_RESET).
  */
-static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
+static void group_reset(Group *g, ResetDone *ret) {
         const KernelBackend *backend = g->broker->config.backend;
+        _cleanup_close_ int bus_fd = -EBADF;
         KernelDomain *domain = NULL;
-        size_t opened = 0, reset = 0;
+        size_t n_bus = 0;
         int r;
 
-        *ret_opened = *ret_reset = 0;
+        *ret = (ResetDone) {};
         r = kernel_group_domain_new(g->kernel, &domain);
         if (r >= 0)
                 r = kernel_group_attach(g->kernel, domain);
@@ -73,32 +81,44 @@ static void group_reset(Group *g, size_t *ret_opened, size_t *ret_reset) {
         }
         for (size_t i = 0; i < g->n_members; i++) {
                 _cleanup_close_ int dev = -EBADF;
+                PciDevice pci;
 
                 if (kernel_device_open(g->kernel, g->members[i], &dev) < 0)
                         continue; /* a bridge, or a device of another driver */
-                opened++;
+                ret->opened++;
                 if (kernel_device_can_reset(backend, dev) <= 0) {
-                        log_debug("group %d: %s offers no reset; the kernel's own reset on close applies",
-                                  g->number, g->members[i]);
+                        if (device_cache_read_device(g->broker->devices, g->members[i], &pci) >= 0 &&
+                            pci.reset == PCI_RESET_BUS) {
+                                n_bus++;
+                                if (bus_fd < 0)
+                                        bus_fd = TAKE_FD(dev);
+                        } else
+                                log_debug("group %d: %s offers no reset", g->number, g->members[i]);
                         continue;
                 }
                 r = kernel_device_reset(backend, dev);
                 if (r < 0)
                         log_warning("group %d: reset of %s failed: %s", g->number, g->members[i], strerror(-r));
-                else {
-                        log_debug("group %d: %s reset", g->number, g->members[i]); /* counted in the RESET record */
-                        reset++;
-                }
+                else
+                        ret->reset++; /* counted in the RESET record */
         }
+        if (n_bus > 0) {
+                r = kernel_device_hot_reset(g->kernel, bus_fd);
+                if (r < 0)
+                        log_warning("group %d: hot reset of the bus of %zu device(s) failed: %s", g->number, n_bus,
+                                    strerror(-r));
+                else
+                        ret->by_bus = n_bus;
+                ret->reset += ret->by_bus;
+        }
+        bus_fd = safe_close(bus_fd);
         (void) kernel_group_detach(g->kernel);
         kernel_domain_free(domain);
-        *ret_opened = opened;
-        *ret_reset = reset;
 }
 
 /* 0: detached and freed; KERNEL_E_STILL_HELD: held elsewhere still. */
 static int group_try_detach(Group *g) {
-        size_t opened, reset;
+        ResetDone done;
         Broker *b;
         char result[64];
         int r;
@@ -109,15 +129,17 @@ static int group_try_detach(Group *g) {
         if (r < 0)
                 log_warning("group %d: detaching it: %s", g->number, strerror(-r));
         b = g->broker;
-        group_reset(g, &opened, &reset);
-        if (opened > 0 && reset == opened)
+        group_reset(g, &done);
+        if (done.opened > 0 && done.reset == done.opened)
                 ledger_mark_clean(&b->ledger, g->number);
         else
                 ledger_mark_used(&b->ledger, g->number, g->uid);
-        snprintf(result, sizeof(result), "%zu/%zu reset", reset, opened);
+        snprintf(result, sizeof(result), "%zu/%zu reset%s", done.reset, done.opened,
+                 done.by_bus ? " (bus)" : "");
         log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
-                  "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset",
-                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, reset, opened);
+                  "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset%s",
+                  g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, done.reset, done.opened,
+                  done.by_bus ? ", by a reset of their bus" : "");
         group_free(g);
         broker_changed(b); /* after: the store lets go of its fd */
         return 0;

@@ -157,6 +157,11 @@ static int fake_device_reset(int fd) {
         return 0;
 }
 
+static int fake_device_hot_reset(KernelGroup *g, int fd) {
+        kernel_fake.hot_resets++;
+        return 0;
+}
+
 const KernelBackend kernel_backend_fake = {
         .name = "fake",
         .domain_open = fake_domain_open,
@@ -174,5 +179,6 @@ const KernelBackend kernel_backend_fake = {
         .device_set_irq_eventfds = fake_device_set_irq_eventfds,
         .device_disable_irq = fake_device_disable_irq,
         .device_reset = fake_device_reset,
+        .device_hot_reset = fake_device_hot_reset,
         .fd_kind = fake_fd_kind,
 };

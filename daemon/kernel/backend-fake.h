@@ -20,6 +20,7 @@ typedef struct KernelFake {
         bool fail_irq;                  /* routing interrupts fails (EINVAL) */
         bool resettable;                /* devices offer a function reset */
         unsigned resets;                /* resets done so far */
+        unsigned hot_resets;            /* bus resets done so far */
         unsigned detaches;              /* groups taken out of a domain so far (or tried) */
 } KernelFake;
 

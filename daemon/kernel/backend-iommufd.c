@@ -276,6 +276,8 @@ static int iommufd_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
         return -ENODEV;
 }
 
+static int iommufd_device_hot_reset(KernelGroup *g, int fd) { return vfio_device_hot_reset(fd, NULL, 0); }
+
 static int iommufd_mode_check(KernelMode mode, const char *bdf, char *why, size_t size) {
         char path[64];
 
@@ -316,6 +318,7 @@ const KernelBackend kernel_backend_iommufd = {
         .device_set_irq_eventfds = vfio_device_set_irq_eventfds,
         .device_disable_irq = vfio_device_disable_irq,
         .device_reset = vfio_device_reset,
+        .device_hot_reset = iommufd_device_hot_reset,
         .fd_kind = legacy_fd_kind,
         .mode_check = iommufd_mode_check,
 };

@@ -58,6 +58,8 @@ static int legacy_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
         return vfio_group_get_device(g->fd, bdf, ret_fd);
 }
 
+static int legacy_device_hot_reset(KernelGroup *g, int fd) { return vfio_device_hot_reset(fd, &g->fd, 1); }
+
 const KernelBackend kernel_backend_legacy = {
         .name = "legacy",
         .domain_open = legacy_domain_open,
@@ -76,5 +78,6 @@ const KernelBackend kernel_backend_legacy = {
         .device_set_irq_eventfds = vfio_device_set_irq_eventfds,
         .device_disable_irq = vfio_device_disable_irq,
         .device_reset = vfio_device_reset,
+        .device_hot_reset = legacy_device_hot_reset,
         .fd_kind = legacy_fd_kind,
 };

@@ -44,6 +44,8 @@ struct KernelBackend {
         int (*device_set_irq_eventfds)(int fd, uint32_t index, uint32_t action, const int *fds, uint32_t count);
         int (*device_disable_irq)(int fd, uint32_t index);
         int (*device_reset)(int fd);
+        /* The bus reset of @fd's device (a device of @g), its owner proven by @g. */
+        int (*device_hot_reset)(KernelGroup *g, int fd);
         KernelFdKind (*fd_kind)(int fd, int *ret_group);
         /* 0 when @mode can be had for @bdf on this kernel, else -EOPNOTSUPP with @why naming what it lacks. */
         int (*mode_check)(KernelMode mode, const char *bdf, char *why, size_t size);

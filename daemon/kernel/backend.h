@@ -170,5 +170,7 @@ int kernel_device_disable_irq(const KernelBackend *b, int fd, IrqType type);
 /* 1 when the device offers a function reset of its own, 0 if not. */
 int kernel_device_can_reset(const KernelBackend *b, int fd);
 int kernel_device_reset(const KernelBackend *b, int fd);
+/* The hot reset of the bus of device @fd, every device of it owned through @g (VFIO_DEVICE_PCI_HOT_RESET). */
+int kernel_device_hot_reset(KernelGroup *g, int fd);
 
 KernelFdKind kernel_fd_kind(const KernelBackend *b, int fd, int *ret_group);

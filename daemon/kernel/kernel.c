@@ -332,6 +332,10 @@ int kernel_device_reset(const KernelBackend *b, int fd) {
         return b->device_reset(fd);
 }
 
+int kernel_device_hot_reset(KernelGroup *g, int fd) {
+        return g->backend->device_hot_reset(g, fd);
+}
+
 KernelFdKind kernel_fd_kind(const KernelBackend *b, int fd, int *ret_group) {
         return b->fd_kind(fd, ret_group);
 }

@@ -179,3 +179,16 @@ int vfio_device_disable_irq(int device_fd, uint32_t index) {
 int vfio_device_reset(int device_fd) {
         return ioctl(device_fd, VFIO_DEVICE_RESET) < 0 ? -errno : 0;
 }
+
+int vfio_device_hot_reset(int device_fd, const int *group_fds, uint32_t n) {
+        _cleanup_free_ struct vfio_pci_hot_reset *reset = NULL;
+        size_t size = sizeof(*reset) + sizeof(int32_t) * n;
+
+        reset = calloc(1, size);
+        if (!reset)
+                return -ENOMEM;
+        *reset = (struct vfio_pci_hot_reset) { .argsz = size, .count = n };
+        if (n > 0)
+                memcpy(reset->group_fds, group_fds, sizeof(int32_t) * n);
+        return ioctl(device_fd, VFIO_DEVICE_PCI_HOT_RESET, reset) < 0 ? -errno : 0;
+}

@@ -51,3 +51,10 @@ int vfio_device_set_irq_eventfds(int device_fd, uint32_t index, uint32_t action,
 int vfio_device_disable_irq(int device_fd, uint32_t index);
 
 int vfio_device_reset(int device_fd);
+
+/*
+ * VFIO_DEVICE_PCI_HOT_RESET: a reset of the bus (or slot) of the device,
+ * proving ownership of every device it affects with @group_fds (legacy), or
+ * with none for a cdev bound to an iommufd (the kernel checks the iommufd).
+ */
+int vfio_device_hot_reset(int device_fd, const int *group_fds, uint32_t n);

@@ -38,6 +38,7 @@ static Vfiobroker__Device *device_to_wire(const DeviceView *d, Reply *reply) {
         v->driver = reply_strdup(reply, d->pci.driver);
         v->reason = reply_strdup(reply, d->why);
         v->grant = reply_strdup(reply, d->grant ? d->grant->name : "");
+        v->reset = (char *) pci_reset_name(d->pci.reset);
         if (!v->bdf || !v->driver || !v->reason || !v->grant)
                 return NULL;
         return v;

@@ -81,7 +81,23 @@ static void test_tree(void) {
         CHECK_EQ_STR(d.driver, "vfio-pci");
         CHECK_EQ_INT(d.iommu_group, 1);
         CHECK(!d.resettable);
+        CHECK_EQ_INT(d.reset, PCI_RESET_NONE); /* no method, and a root bus: no bridge to reset it */
         CHECK(!d.noiommu);
+
+        /* The kernel's methods, as reset_method lists them: any but "bus" resets the function alone. */
+        {
+                char path[PATH_MAX + 64];
+                FILE *m;
+
+                snprintf(path, sizeof(path), "%s/devices/pci0000:00/0000:02:02.0/reset_method", f.root);
+                CHECK((m = fopen(path, "we")) && fputs("pm\n", m) >= 0 && fclose(m) == 0);
+                CHECK_EQ_INT(sysfs_read_device(f.root, "0000:02:02.0", &d), 0);
+                CHECK_EQ_INT(d.reset, PCI_RESET_FUNCTION);
+                CHECK(d.resettable);
+                CHECK((m = fopen(path, "we")) && fputs("bus\n", m) >= 0 && fclose(m) == 0);
+                CHECK_EQ_INT(sysfs_read_device(f.root, "0000:02:02.0", &d), 0);
+                CHECK_EQ_INT(d.reset, PCI_RESET_NONE); /* "bus" on the root bus is nothing */
+        }
 
         CHECK_EQ_INT(sysfs_read_device(f.root, "0000:00:1f.0", &d), 0);
         CHECK_EQ_STR(d.driver, "");

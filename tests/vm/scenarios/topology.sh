@@ -11,6 +11,11 @@ for d in 0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0; do
 	expect "driver of $d" "$(driver $d)" vfio-pci
 done
 expect "driver of 0000:02:02.0" "$(driver 0000:02:02.0)" e1000e
+# The virtio-rng behind its own PCIe root port: on its host driver, in a group of its own, with a function-level reset.
+expect "driver of 0000:03:00.0" "$(driver 0000:03:00.0)" virtio-pci
+expect "vendor:device of 0000:03:00.0" "$(cat /sys/bus/pci/devices/0000:03:00.0/vendor):$(cat /sys/bus/pci/devices/0000:03:00.0/device)" 0x1af4:0x1044
+expect "members of the group of 0000:03:00.0" "$(ls /sys/kernel/iommu_groups/"$(group 0000:03:00.0)"/devices)" 0000:03:00.0
+grep -qw flr /sys/bus/pci/devices/0000:03:00.0/reset_method || { echo "topology: 0000:03:00.0 offers no FLR"; exit 1; }
 [ "$(group 0000:00:03.0)" != "$(group 0000:00:04.0)" ] || { echo "topology: 00:03.0 and 00:04.0 share a group"; exit 1; }
 expect "group of 01:02.0" "$(group 0000:01:02.0)" "$(group 0000:01:01.0)"
 expect "group of 02:02.0" "$(group 0000:02:02.0)" "$(group 0000:02:01.0)"

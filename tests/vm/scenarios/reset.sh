@@ -1,0 +1,62 @@
+# Resets that really happen, and list/info say which one the broker will use:
+# the virtio-rng behind its root port has a function-level reset
+# (VFIO_DEVICE_RESET, "1/1 reset"); the bridge group's two edu devices have
+# only their bus's, and are reset together by one VFIO_DEVICE_PCI_HOT_RESET
+# ("2/2 reset (bus)"); the edu devices on the root bus have none.
+. /tests/lib.sh
+reset_of() { vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $7 }'; }
+
+# The virtio-rng starts on its host driver; bound to vfio-pci by hand here.
+echo vfio-pci >/sys/bus/pci/devices/0000:03:00.0/driver_override
+echo 0000:03:00.0 >/sys/bus/pci/drivers/virtio-pci/unbind
+echo 0000:03:00.0 >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink /sys/bus/pci/devices/0000:03:00.0/driver)")" = vfio-pci ] || fail "0000:03:00.0 is not on vfio-pci"
+
+cat >/tmp/reset.conf <<'POLICY'
+[Broker]
+ResetRequired=yes
+
+[Pool all]
+VendorDevice=1234:11e8 1af4:1044
+
+[Grant testers]
+Pool=all
+User=root alice bob
+POLICY
+POLICY=/tmp/reset.conf start_broker
+vfio-brokerctl list
+[ "$(reset_of 0000:03:00.0)" = function ] || fail "0000:03:00.0's reset is '$(reset_of 0000:03:00.0)', not function"
+[ "$(reset_of 0000:01:01.0)" = bus ] || fail "0000:01:01.0's reset is '$(reset_of 0000:01:01.0)', not bus"
+[ "$(reset_of 0000:01:02.0)" = bus ] || fail "0000:01:02.0's reset is '$(reset_of 0000:01:02.0)', not bus"
+[ "$(reset_of 0000:00:03.0)" = none ] || fail "0000:00:03.0's reset is '$(reset_of 0000:00:03.0)', not none"
+vfio-brokerctl info 0000:03:00.0 | grep -q '^reset: *function$' || fail "info does not say function"
+vfio-brokerctl list --json | grep -q '"reset": "bus"' || fail "list --json does not say bus"
+
+as_alice vfio-brokerctl run 0000:03:00.0 -- true || fail "a lease of the virtio-rng"
+grep -q 'group [0-9]*: free again (was lease [0-9]* of uid 1000); 1 of 1 device(s) reset$' "$BROKER_LOG" ||
+	fail "the virtio-rng was not reset on release"
+# Reset: another uid may have it (ResetRequired=yes holds back only what could not be reset).
+as_bob vfio-brokerctl run 0000:03:00.0 -- true || fail "the reset virtio-rng refused to another uid"
+
+as_alice client-dma 0000:01:01.0 0000:01:02.0 >/dev/null || fail "the bridge group's lease"
+grep -q 'group 3: free again (was lease [0-9]* of uid 1000); 2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG" ||
+	fail "the bridge group was not reset through its bus"
+as_bob client-dma 0000:01:01.0 >/dev/null || fail "the bus-reset group refused to another uid"
+
+# The same through iommufd (the hot reset proves ownership by the cdevs' iommufd, not group fds).
+case "$(uname -r)" in
+*-iommufd)
+	as_alice client-dma --iommufd 0000:01:01.0 0000:01:02.0 >/dev/null || fail "the bridge group's iommufd lease"
+	[ "$(grep -c 'group 3: free again .*2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG")" = 3 ] ||
+		fail "the bridge group of an iommufd lease was not reset through its bus"
+	as_alice vfio-brokerctl run --iommufd 0000:03:00.0 -- true || fail "an iommufd lease of the virtio-rng"
+	[ "$(grep -c '1 of 1 device(s) reset$' "$BROKER_LOG")" = 3 ] || fail "the virtio-rng of an iommufd lease was not reset"
+	;;
+esac
+
+# Nothing to reset the lone edu with: ResetRequired=yes keeps it from the next uid.
+as_alice client-dma 0000:00:03.0 >/dev/null || fail "the edu lease"
+grep -q 'free again (was lease [0-9]* of uid 1000); 0 of 1 device(s) reset$' "$BROKER_LOG" || fail "no 0/1 for the edu"
+refused as_bob 0000:00:03.0 'could not be reset; ResetRequired=yes'
+stop_broker
+echo "reset: passed"
