@@ -331,6 +331,14 @@ static int pool_value(Parser *ps, Pool *pool, const char *key, const char *v) {
                 c.digits = (unsigned) strlen(v + 2);
                 return push(&pool->classes, &pool->n_classes, sizeof(c), &c) < 0 ? fail(ps, ps->line, "too many values") : 1;
         }
+        if (strcmp(key, "Managed") == 0) {
+                if (pool->has_managed)
+                        return fail(ps, ps->line, "Managed set twice in [Pool %s]", pool->name);
+                if (parse_bool(v, &pool->managed) < 0)
+                        return fail(ps, ps->line, "Managed=%s: expected yes or no", v);
+                pool->has_managed = true;
+                return 1;
+        }
         if (strcmp(key, "IommuGroup") == 0) {
                 unsigned long long g;
                 int group;
@@ -620,6 +628,13 @@ bool grant_matches_identity(const Grant *g, const PolicyIdentity *id) {
         if (g->n_labels > 0 && (!id->label || !*id->label || !any_glob(g->labels, g->n_labels, id->label)))
                 return false;
         return true;
+}
+
+bool policy_device_managed(const Policy *p, const Grant *g, const PolicyDevice *d) {
+        for (size_t k = 0; k < g->n_pool_names; k++)
+                if (p->pools[g->pools[k]].managed && pool_contains(&p->pools[g->pools[k]], d))
+                        return true;
+        return false;
 }
 
 const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const PolicyDevice *d, unsigned irq_mask,

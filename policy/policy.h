@@ -53,6 +53,8 @@ typedef struct Pool {
         size_t n_classes;
         int *groups;
         size_t n_groups;
+        bool managed;                   /* Managed=yes: the broker binds its devices' groups to vfio-pci and back */
+        bool has_managed;
 } Pool;
 
 typedef struct Grant {
@@ -137,6 +139,9 @@ bool grant_matches_identity(const Grant *g, const PolicyIdentity *id);
  * The first grant (in file order) that lets @id lease @d with the IRQ types
  * in @irq_mask, or NULL with the reason in @why.
  */
+/* Whether @d, leased by grant @g, is managed: a pool of @g that holds it says Managed=yes. */
+bool policy_device_managed(const Policy *p, const Grant *g, const PolicyDevice *d);
+
 const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const PolicyDevice *d, unsigned irq_mask,
                            unsigned backend,
                            char *why, size_t why_size);

@@ -2,6 +2,7 @@
 #include "broker/acquire.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@ typedef struct DeviceWant {
         /* The devices of its group, read by the viability check when no lease holds the group. */
         char (*members)[BDF_STRLEN + 1];
         size_t n_members;
+        /* Not on vfio-pci, or its group not viable, but a Managed=yes pool holds it: the refusal, unless it is managed. */
+        int deferred;
+        char deferred_why[320];
+        bool managed;                   /* once authorized: the broker moves its group to vfio-pci */
 } DeviceWant;
 
 /* The transaction's state: what it took so far, to commit or to roll back. */
@@ -43,6 +48,9 @@ typedef struct Acquire {
         size_t n_devices;
         Group *new_groups[ACQUIRE_MAX_DEVICES];
         size_t n_new;
+        /* Devices moved to vfio-pci by this acquire (managed): given back if it fails. */
+        char (*moved)[BDF_STRLEN + 1];
+        size_t n_moved;
 } Acquire;
 
 const char *irq_type_name(int t) {
@@ -101,10 +109,14 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
                 return broker_error(a->err, BROKER_E_UNKNOWN_DEVICE, "no PCI device %s", bdf);
         if (r < 0)
                 return broker_error_system(a->err, r, "%s: reading sysfs: %s", bdf, strerror(-r));
-        if (!pci_driver_is_vfio(&w->pci))
-                return broker_error(a->err, BROKER_E_NOT_VFIO,
-                                    w->pci.driver[0] ? "%s is bound to %s, not vfio-pci" : "%s has no driver; bind it to vfio-pci",
-                                    bdf, w->pci.driver);
+        if (!pci_driver_is_vfio(&w->pci)) {
+                snprintf(w->deferred_why, sizeof(w->deferred_why),
+                         w->pci.driver[0] ? "%s is bound to %s, not vfio-pci" : "%s has no driver; bind it to vfio-pci",
+                         bdf, w->pci.driver);
+                if (!authorize_may_manage(a->connection, &w->pci))
+                        return broker_error(a->err, BROKER_E_NOT_VFIO, "%s", w->deferred_why);
+                w->deferred = BROKER_E_NOT_VFIO;
+        }
         if (w->pci.iommu_group < 0)
                 return broker_error(a->err, BROKER_E_NOIOMMU, "%s has no IOMMU group: is the IOMMU on?", bdf);
         if (a->request->mode != KERNEL_MODE_LEGACY &&
@@ -127,9 +139,13 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
         if (g && g->lease != a->lease)
                 return broker_error(a->err, BROKER_E_BUSY, "%s is busy: IOMMU group %d is held by lease %llu of uid %u",
                                     bdf, g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
-        if (!g && host_group_check_viable(b->devices, w->pci.iommu_group, &w->pci, &w->members, &w->n_members, why,
-                                          sizeof(why)) != 0)
-                return broker_error(a->err, BROKER_E_NOT_VIABLE, "%s: %s", bdf, why);
+        if (!g && !w->deferred && host_group_check_viable(b->devices, w->pci.iommu_group, &w->pci, &w->members,
+                                                          &w->n_members, why, sizeof(why)) != 0) {
+                snprintf(w->deferred_why, sizeof(w->deferred_why), "%s: %s", bdf, why);
+                if (!authorize_may_manage(a->connection, &w->pci))
+                        return broker_error(a->err, BROKER_E_NOT_VIABLE, "%s", w->deferred_why);
+                w->deferred = BROKER_E_NOT_VIABLE;
+        }
         return 0;
 }
 
@@ -186,6 +202,33 @@ static int acquire_validate(Acquire *a) {
 
 /* ---- authorize ---- */
 
+/* A managed group: every device to be moved must be free of the host's use (read here, moved in act). */
+static int check_managed_group(Acquire *a, DeviceWant *w) {
+        Broker *b = a->connection->broker;
+        char why[320];
+        int r;
+
+        free(w->members);
+        w->members = NULL;
+        r = device_cache_group_members(b->devices, w->pci.iommu_group, &w->members, &w->n_members);
+        if (r < 0)
+                return broker_error_system(a->err, r, "IOMMU group %d: reading its devices: %s", w->pci.iommu_group,
+                                           strerror(-r));
+        for (size_t i = 0; i < w->n_members; i++) {
+                PciDevice m;
+
+                r = device_cache_read_device(b->devices, w->members[i], &m);
+                if (r < 0)
+                        return broker_error_system(a->err, r, "%s: reading sysfs: %s", w->members[i], strerror(-r));
+                if (pci_is_bridge(&m) || pci_driver_is_vfio(&m))
+                        continue;
+                if (managed_host_check_use(b->managed, &m, why, sizeof(why)) != 0)
+                        return broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s cannot be moved to vfio-pci: %s",
+                                            w->pci.iommu_group, w->pci.bdf, why);
+        }
+        return 0;
+}
+
 static unsigned irq_mask_of(const DeviceWant *w) {
         unsigned mask = 0;
 
@@ -231,11 +274,48 @@ static int acquire_authorize(Acquire *a) {
                                             w->pci.iommu_group, (unsigned) used->uid);
                 if (w->grant->has_memlock && w->grant->memlock > a->memlock)
                         a->memlock = w->grant->memlock;
+                w->managed = w->deferred && authorize_managed(c, w->grant, &w->pci);
+                if (w->deferred && !w->managed)
+                        return broker_error(a->err, w->deferred, "%s", w->deferred_why);
+                if (w->managed) {
+                        int r = check_managed_group(a, w);
+                        if (r != 0)
+                                return r;
+                }
         }
         return 0;
 }
 
 /* ---- act ---- */
+
+/* Managed: every device of @w's group but bridges onto vfio-pci, each recorded first (host/managed.c). */
+static int move_group(Acquire *a, DeviceWant *w) {
+        Broker *b = a->connection->broker;
+        char why[320];
+        int r;
+
+        for (size_t i = 0; i < w->n_members; i++) {
+                PciDevice m;
+                void *p;
+
+                r = device_cache_read_device(b->devices, w->members[i], &m);
+                if (r < 0)
+                        return broker_error_system(a->err, r, "%s: reading sysfs: %s", w->members[i], strerror(-r));
+                if (pci_is_bridge(&m) || pci_driver_is_vfio(&m))
+                        continue;
+                p = reallocarray(a->moved, a->n_moved + 1, sizeof(*a->moved));
+                if (!p)
+                        return -ENOMEM;
+                a->moved = p;
+                r = managed_host_bind(b->managed, &m, why, sizeof(why));
+                if (r != 0)
+                        return r < 0 ? broker_error_system(a->err, r, "%s", why)
+                                     : broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s: %s",
+                                                    w->pci.iommu_group, w->pci.bdf, why);
+                string_copy(a->moved[a->n_moved++], BDF_STRLEN + 1, m.bdf);
+        }
+        return 0;
+}
 
 /* Take the group of @w into the lease's domain, unless the lease has it. */
 static int take_group(Acquire *a, DeviceWant *w) {
@@ -248,6 +328,14 @@ static int take_group(Acquire *a, DeviceWant *w) {
         if (g) {
                 w->group = g; /* validated: it is this lease's */
                 return 0;
+        }
+        if (w->managed) {
+                r = move_group(a, w);
+                if (r != 0)
+                        return r;
+                /* For the test bed only: a broker killed between the moves and the reply (tests/vm/scenarios/managed.sh). */
+                if (getenv("VFIO_BROKER_TEST_KILL_AFTER_MOVE"))
+                        raise(SIGKILL);
         }
         /* Not "held outside" by our own FD store: a release waits for systemd to close the group (system/fdstore.c). */
         r = kernel_group_open(kernel_backend_for_mode(b->config.backend, lease_mode(a->lease)), number, &kg);
@@ -367,6 +455,9 @@ static void acquire_rollback(Acquire *a) {
         }
         if (a->new_lease)
                 lease_release(a->lease, "acquire failed");
+        /* Its fds closed: what this acquire moved goes back to its drivers. */
+        for (size_t i = 0; i < a->n_moved; i++)
+                (void) managed_host_restore(a->connection->broker->managed, a->moved[i]);
 }
 
 /* ---- commit ---- */
@@ -438,6 +529,7 @@ int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **
                 r = acquire_commit(&a, ret_first);
         for (size_t i = 0; i < ELEMENTSOF(a.wants); i++)
                 free(a.wants[i].members);
+        free(a.moved);
         if (r != 0)
                 return r;
         *ret_lease = a.lease;

@@ -30,3 +30,21 @@ const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_ma
         return policy_decide(&c->broker->policy, &id, &pd, irq_mask,
                              mode == KERNEL_MODE_LEGACY ? POLICY_BACKEND_LEGACY : POLICY_BACKEND_IOMMUFD, why, size);
 }
+
+bool authorize_may_manage(Connection *c, const PciDevice *d) {
+        PolicyDevice pd = policy_device_of(d);
+        const Policy *p = &c->broker->policy;
+
+        if (!c->broker->managed)
+                return false;
+        for (size_t i = 0; i < p->n_pools; i++)
+                if (p->pools[i].managed && pool_contains(&p->pools[i], &pd))
+                        return true;
+        return false;
+}
+
+bool authorize_managed(Connection *c, const Grant *g, const PciDevice *d) {
+        PolicyDevice pd = policy_device_of(d);
+
+        return c->broker->managed && policy_device_managed(&c->broker->policy, g, &pd);
+}

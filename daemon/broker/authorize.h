@@ -9,3 +9,8 @@
 /* The grant that lets @c lease @d with @irq_mask (POLICY_IRQ_*) in @mode, or NULL and why. */
 const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_mask, KernelMode mode, char *why,
                               size_t size);
+
+/* Whether a Managed=yes pool holds @d (then the broker may move its group to vfio-pci for a lease). */
+bool authorize_may_manage(Connection *c, const PciDevice *d);
+/* Whether @d leased by @g is managed. */
+bool authorize_managed(Connection *c, const Grant *g, const PciDevice *d);

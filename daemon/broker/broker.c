@@ -4,12 +4,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/connection.h"
 #include "broker/group.h"
 #include "broker/lease.h"
 #include "common/util.h"
 #include "policy/policy-load.h"
+#include "util/log.h"
 
 void broker_config_init(BrokerConfig *config) {
         *config = (BrokerConfig) {
@@ -37,6 +39,16 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
                 free(b);
                 return -ENOMEM;
         }
+        if (config->managed_file) {
+                int r = managed_host_new(config->sysfs_root, config->managed_file, &b->managed);
+
+                if (r < 0) {
+                        log_error("cannot read %s: %s", config->managed_file, strerror(-r));
+                        device_cache_free(b->devices);
+                        free(b);
+                        return r;
+                }
+        }
         user_registry_init(&b->users);
         policy_init(&b->policy);
         LIST_INIT(&b->connections);
@@ -59,8 +71,26 @@ Broker *broker_free(Broker *b) {
         policy_done(&b->policy);
         ledger_done(&b->ledger);
         device_cache_free(b->devices);
+        managed_host_free(b->managed);
         free(b);
         return NULL;
+}
+
+void broker_restore_managed(Broker *b) {
+        _cleanup_free_ char (*moved)[BDF_STRLEN + 1] = NULL;
+        size_t n = 0;
+
+        if (!b->managed || managed_host_list(b->managed, &moved, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                PciDevice d;
+
+                /* Held by a group of ours (adopted, or quarantined): given back when that ends. */
+                if (device_cache_read_device(b->devices, moved[i], &d) >= 0 && d.iommu_group >= 0 &&
+                    broker_find_group(b, d.iommu_group))
+                        continue;
+                (void) managed_host_restore(b->managed, moved[i]);
+        }
 }
 
 int broker_load_policy(Broker *b, PolicyError *err) {

@@ -18,6 +18,7 @@
 #include "broker/ledger.h"
 #include "broker/user.h"
 #include "host/devcache.h"
+#include "host/managed.h"
 #include "kernel/backend.h"
 #include "policy/policy.h"
 #include "util/loop.h"
@@ -39,6 +40,7 @@ typedef struct BrokerConfig {
         uint64_t hello_timeout_usec;
         unsigned max_queued_bytes;      /* of replies not read yet, per uid */
         unsigned max_fds_in_flight;     /* fds sent but not received yet, per uid */
+        const char *managed_file;       /* the record of devices moved for Managed=yes pools; NULL: managing is off */
 } BrokerConfig;
 
 #define BROKER_DEFAULT_MAX_CONNECTIONS_PER_UID 64
@@ -76,6 +78,7 @@ struct Broker {
         ResetLedger ledger;
         bool interrupt_remapping;       /* the host's, read at start: it is fixed at boot */
         DeviceCache *devices;           /* sysfs between kernel events (host/devcache.h) */
+        ManagedHost *managed;           /* devices moved to vfio-pci (host/managed.h); NULL: off */
         BrokerEnding ending;
         struct {
                 const BrokerObserver *ops;
@@ -113,5 +116,7 @@ void broker_changed(Broker *b);
 /* Between hold and unhold, changes are announced once, at the unhold: one request, one write. */
 void broker_hold(Broker *b);
 void broker_unhold(Broker *b);
+/* Give back every device an earlier broker (or this one) moved that no group of ours holds now. */
+void broker_restore_managed(Broker *b);
 /* Tell the observers of the state now, held or not. */
 void broker_flush(Broker *b);

@@ -116,6 +116,22 @@ static void group_reset(Group *g, ResetDone *ret) {
         kernel_domain_free(domain);
 }
 
+/*
+ * Free a group that is out of every domain, and give back to their drivers
+ * the devices of it a managed lease moved (the record says which, also after
+ * a restart): its fds are closed first, or the unbind would wait for them.
+ */
+static void give_back(Group *g) {
+        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = TAKE_PTR(g->members);
+        size_t n = g->n_members;
+        Broker *b = g->broker;
+
+        g->n_members = 0;
+        group_free(g);
+        for (size_t i = 0; b->managed && i < n; i++)
+                (void) managed_host_restore(b->managed, members[i]);
+}
+
 /* 0: detached and freed; KERNEL_E_STILL_HELD: held elsewhere still. */
 static int group_try_detach(Group *g) {
         ResetDone done;
@@ -140,7 +156,7 @@ static int group_try_detach(Group *g) {
                   "group %d: free again (was lease %llu of uid %u); %zu of %zu device(s) reset%s",
                   g->number, (unsigned long long) g->lease_id, (unsigned) g->uid, done.reset, done.opened,
                   done.by_bus ? ", by a reset of their bus" : "");
-        group_free(g);
+        give_back(g);
         broker_changed(b); /* after: the store lets go of its fd */
         return 0;
 }

@@ -308,6 +308,8 @@ static int start(Daemon *d) {
         if (r >= 0)
                 r = take_back_leases(d);
         if (r >= 0)
+                broker_restore_managed(d->broker); /* what an earlier broker moved and nobody holds now */
+        if (r >= 0)
                 r = watch_signals(d);
         if (r < 0)
                 return r;
@@ -354,6 +356,7 @@ int main(int argc, char **argv) {
         int r;
 
         broker_config_init(&d.config);
+        d.config.managed_file = VFIO_BROKER_MANAGED_FILE;
         r = parse_args(&d, argc, argv);
         if (r >= 0)
                 return r;

@@ -58,6 +58,7 @@ static const char good[] =
         "Device=0000:00:04.0 02:01.0\n"
         "\n"
         "[Pool nics]\n"
+        "Managed=yes\n"
         "VendorDevice=8086:*\n"
         "Class=0x02\n"
         "IommuGroup=7 9\n"
@@ -91,7 +92,8 @@ static void test_parse_good(void) {
         CHECK_EQ_INT(p.n_grants, 3);
         CHECK_EQ_STR(p.pools[0].devices[1], "0000:02:01.0");
         CHECK_EQ_INT(p.pools[1].ids[0].device, -1);
-        CHECK_EQ_INT(p.grants[0].line, 15);
+        CHECK_EQ_INT(p.grants[0].line, 16);
+        CHECK(p.pools[1].managed && !p.pools[0].managed);
         CHECK_EQ_INT(p.grants[0].uids[0], 1000);
         CHECK_EQ_INT(p.grants[0].uids[1], 1005);
         CHECK_EQ_INT(p.grants[0].memlock, 16ULL << 30);
@@ -130,6 +132,7 @@ static void test_rejections(void) {
         expect_rejected("[Grant g]\nMemlockLimit=99999999999T\n", "t.conf:2: MemlockLimit=99999999999T");
         expect_rejected("[Grant g]\nIrq=msi nmi\n", "t.conf:2: Irq=nmi: expected intx");
         expect_rejected("[Grant g]\nBackend=legacy vfio\n", "t.conf:2: Backend=vfio: expected legacy or iommufd");
+        expect_rejected("[Pool p]\nManaged=maybe\n", "t.conf:2: Managed=maybe: expected yes or no");
         expect_rejected("[Grant g]\nPool=a\n[Grant g]\n", "t.conf:3: duplicate grant \"g\"");
         expect_rejected("[Pool a]\njust words\n", "t.conf:2: syntax error");
         expect_rejected("[Pool a\nDevice=00:03.0\n", "t.conf:1: syntax error");
@@ -179,7 +182,7 @@ static void test_decide(void) {
         CHECK(!policy_decide(&p, &alice, &edu, POLICY_IRQ_INTX, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         /* no Backend=: any backend */
         CHECK(policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_IOMMUFD, why, sizeof(why)));
-        CHECK(strstr(why, "grant \"tenant-a\" (t.conf:15) covers 0000:00:03.0 but not the interrupt types"));
+        CHECK(strstr(why, "grant \"tenant-a\" (t.conf:16) covers 0000:00:03.0 but not the interrupt types"));
         CHECK(!policy_decide(&p, &alice, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant for uid 1000 covers 0000:05:00.0"));
         /* Cgroup AND Group: the container has both */
@@ -196,9 +199,12 @@ static void test_decide(void) {
         CHECK(strstr(why, "no grant names uid 3000 (gid 3000, cgroup /, label -)"));
         g = policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_IOMMUFD, why, sizeof(why));
         CHECK(g && strcmp(g->name, "labelled") == 0);
+        CHECK(policy_device_managed(&p, g, &nic)); /* the nics pool says Managed=yes */
+        CHECK(!policy_device_managed(&p, policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_LEGACY, why,
+                                                       sizeof(why)), &edu));
         /* Backend=iommufd: the legacy API is refused, naming the grant */
         CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
-        CHECK(strstr(why, "grant \"labelled\" (t.conf:27) covers 0000:05:00.0 but not through the legacy VFIO API"));
+        CHECK(strstr(why, "grant \"labelled\" (t.conf:28) covers 0000:05:00.0 but not through the legacy VFIO API"));
         svirt.label = "system_u:system_r:unconfined_t:s0";
         CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         policy_done(&p);
