@@ -266,12 +266,13 @@ static int acquire_authorize(Acquire *a) {
                                             "allows %u", w->pci.bdf, (unsigned) c->uid, held, n, w->grant->name,
                                             w->grant->max_devices);
                 used = ledger_find(&b->ledger, w->pci.iommu_group);
-                if (b->policy.reset_required && used && used->uid != c->uid &&
+                if (b->policy.reset_required && used && ledger_other_tenant(used, c->uid, w->grant->name) &&
                     !broker_find_group(b, w->pci.iommu_group))
                         return broker_error(a->err, BROKER_E_DENIED,
-                                            "%s denied: IOMMU group %d was last held by uid %u and could not be reset; "
-                                            "ResetRequired=yes keeps it from other users", w->pci.bdf,
-                                            w->pci.iommu_group, (unsigned) used->uid);
+                                            "%s denied: IOMMU group %d was last held by uid %u%s%s%s and could not be "
+                                            "reset; ResetRequired=yes keeps it from other tenants", w->pci.bdf,
+                                            w->pci.iommu_group, (unsigned) used->uid, used->grant[0] ? " by grant \"" : "",
+                                            used->grant, used->grant[0] ? "\"" : "");
                 if (w->grant->has_memlock && w->grant->memlock > a->memlock)
                         a->memlock = w->grant->memlock;
                 w->managed = w->deferred && authorize_managed(c, w->grant, &w->pci);
@@ -355,6 +356,7 @@ static int take_group(Acquire *a, DeviceWant *w) {
                 return r;
         g->lease_id = a->lease->id;
         g->uid = a->lease->uid;
+        string_copy(g->grant, sizeof(g->grant), w->grant->name);
         a->new_groups[a->n_new++] = g;
         w->group = g;
         return 0;

@@ -149,7 +149,7 @@ static int group_try_detach(Group *g) {
         if (done.opened > 0 && done.reset == done.opened)
                 ledger_mark_clean(&b->ledger, g->number);
         else
-                ledger_mark_used(&b->ledger, g->number, g->uid);
+                ledger_mark_used(&b->ledger, g->number, g->uid, g->grant);
         snprintf(result, sizeof(result), "%zu/%zu reset%s", done.reset, done.opened,
                  done.by_bus ? " (bus)" : "");
         log_audit(LOG_INFO, &AUDIT_RECORD(AUDIT_RESET, .lease = g->lease_id, .has_group = true, .group = g->number, .result = result),
@@ -185,7 +185,8 @@ static void group_quarantine(Group *g) {
                 log_error("group %d: cannot arm the quarantine timer: %s", g->number, strerror(-r));
 }
 
-int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t lease_id, uid_t uid) {
+int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t lease_id, uid_t uid,
+                            const char *grant) {
         Group *g;
         int r;
 
@@ -194,6 +195,7 @@ int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t
                 return r;
         g->lease_id = lease_id;
         g->uid = uid;
+        string_copy(g->grant, sizeof(g->grant), grant);
         group_quarantine(g);
         return 0;
 }

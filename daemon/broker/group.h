@@ -26,6 +26,7 @@ struct Group {
         Lease *lease;                   /* while leased */
         uint64_t lease_id;              /* the lease it is (or was, in quarantine) part of */
         uid_t uid;                      /* that lease's uid */
+        char grant[65];                 /* the grant it was taken by (the reset ledger's tenant); "": not known */
         /* Its devices when it was taken: the acquire reply names them, the reset pass opens them. */
         char (*members)[BDF_STRLEN + 1];
         size_t n_members;
@@ -41,7 +42,8 @@ struct Group {
 int group_new(Broker *b, int number, KernelGroup *kernel, char (*members)[BDF_STRLEN + 1], size_t n_members,
               Group **ret);
 /* A group from before a restart that was quarantined: it waits again (@kernel taken). */
-int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t lease_id, uid_t uid);
+int group_adopt_quarantined(Broker *b, int number, KernelGroup *kernel, uint64_t lease_id, uid_t uid,
+                            const char *grant);
 /* Let go of a group whose lease ended: detach it, or quarantine it until it can be. */
 void group_release(Group *g);
 Group *group_free(Group *g);

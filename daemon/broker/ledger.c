@@ -2,6 +2,9 @@
 #include "broker/ledger.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
 
 #include "util/log.h"
 
@@ -25,7 +28,7 @@ void ledger_mark_clean(ResetLedger *l, int number) {
                 }
 }
 
-void ledger_mark_used(ResetLedger *l, int number, uid_t uid) {
+void ledger_mark_used(ResetLedger *l, int number, uid_t uid, const char *grant) {
         UsedGroup *p;
 
         ledger_mark_clean(l, number);
@@ -35,5 +38,10 @@ void ledger_mark_used(ResetLedger *l, int number, uid_t uid) {
                 return;
         }
         l->items = p;
-        l->items[l->n++] = (UsedGroup) { .number = number, .uid = uid };
+        l->items[l->n] = (UsedGroup) { .number = number, .uid = uid };
+        string_copy(l->items[l->n++].grant, sizeof(p->grant), grant ? grant : "");
+}
+
+bool ledger_other_tenant(const UsedGroup *used, uid_t uid, const char *grant) {
+        return used->uid != uid || (used->grant[0] && strcmp(used->grant, grant) != 0);
 }

@@ -7,12 +7,14 @@
  * else until a later release resets it.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 typedef struct UsedGroup {
         int number;
         uid_t uid;
+        char grant[65];                 /* the grant it was held by; "": not known (a state file of before) */
 } UsedGroup;
 
 typedef struct ResetLedger {
@@ -22,7 +24,9 @@ typedef struct ResetLedger {
 
 void ledger_done(ResetLedger *l);
 /* Group @number was released unreset by @uid (replaces what was said of it before). */
-void ledger_mark_used(ResetLedger *l, int number, uid_t uid);
+void ledger_mark_used(ResetLedger *l, int number, uid_t uid, const char *grant);
+/* Whether @used keeps its group from @uid by @grant: another uid, or (where known) another grant. */
+bool ledger_other_tenant(const UsedGroup *used, uid_t uid, const char *grant);
 /* Group @number was reset clean. */
 void ledger_mark_clean(ResetLedger *l, int number);
 const UsedGroup *ledger_find(const ResetLedger *l, int number);

@@ -5,16 +5,18 @@
  *   conn ID UID GID PID CGROUP LABEL NAME       fds vb-cID (socket and pidfd)
  *   lease ID CONN SINCE MEMLOCK CUR MAX MODE IOAS
  *                                               fds vb-lID (domain, groups, eventfds)
- *   group LEASE NUMBER                          (fds under vb-lLEASE: the group, or its cdevs)
+ *   group LEASE NUMBER GRANT                    (fds under vb-lLEASE: the group, or its cdevs)
  *   device LEASE INDEX BDF GROUP IRQS           (no fd: opened again through its group)
  *   eventfd LEASE DEVICE INDEX KIND TYPE VECTOR ID
  *                                               (fd under vb-lLEASE; without ID: vb-lLEASE-dDEVICE-eINDEX)
- *   quarantine NUMBER LEASE UID MODE            fd  vb-qNUMBER (legacy; iommufd keeps no fd)
- *   used NUMBER UID
+ *   quarantine NUMBER LEASE UID MODE GRANT      fd  vb-qNUMBER (legacy; iommufd keeps no fd)
+ *   used NUMBER UID GRANT
  *
  * The numbers are the file's own and never change meaning: IRQS has bit N
  * for interrupt type N (0 INTx, 1 MSI, 2 MSI-X, 3 err, 4 req); MODE is 0
- * legacy, 1 iommufd, 2 vmm (absent, as older brokers wrote it: 0); an eventfd's
+ * legacy, 1 iommufd, 2 vmm (absent, as older brokers wrote it: 0); GRANT the
+ * grant a group was taken by, the reset ledger's tenant with the uid ("-" or
+ * absent: not known); an eventfd's
  * KIND is 3 for an interrupt, 4 for INTx's unmask, its TYPE 1 to 5 for INTx
  * to req.  Older brokers stored the pidfd as vb-cID-pidfd, the domain as
  * vb-lID-ctr and each group as vb-lLEASE-gNUMBER; adoption still reads those
@@ -51,6 +53,15 @@ _Static_assert(KERNEL_MODE_LEGACY == 0 && KERNEL_MODE_IOMMUFD == 1 && KERNEL_MOD
 
 /* ---- writing ---- */
 
+/* Grant names are words ([Grant NAME] allows no blank): written as they are, "-" for none. */
+static const char *grant_or_dash(const char *grant) {
+        return grant && grant[0] ? grant : "-";
+}
+
+static void grant_from_file(char *dst, size_t size, const char *field) {
+        string_copy(dst, size, strcmp(field, "-") == 0 ? "" : field);
+}
+
 /* The record of an eventfd, and its fd: under the lease's name, or one of its own when the kernel shows no id. */
 static int write_eventfd(FILE *f, const Lease *l, size_t i, size_t k, LeaseEventfd *e, int *lease_fds, size_t *n,
                          WantList *w) {
@@ -86,7 +97,7 @@ static int write_lease(FILE *f, const Connection *c, Lease *l, WantList *w) {
                 (unsigned long long) l->saved_memlock.rlim_max, (int) lease_mode(l), kernel_domain_ioas(l->domain));
         fds[n++] = kernel_domain_fd(l->domain);
         for (size_t i = 0; i < l->n_groups; i++) {
-                fprintf(f, "group %" PRIu64 " %d\n", l->id, l->groups[i]->number);
+                fprintf(f, "group %" PRIu64 " %d %s\n", l->id, l->groups[i]->number, grant_or_dash(l->groups[i]->grant));
                 n += kernel_group_fds(l->groups[i]->kernel, fds + n, KERNEL_MAX_GROUP_FDS);
         }
         for (size_t i = 0; i < l->n_devices; i++) {
@@ -130,12 +141,13 @@ int records_write(FILE *f, Broker *b, WantList *w) {
                         int fds[KERNEL_MAX_GROUP_FDS];
                         size_t n = kernel_group_fds(g->kernel, fds, ELEMENTSOF(fds));
 
-                        fprintf(f, "quarantine %d %" PRIu64 " %u %d\n", g->number, g->lease_id, (unsigned) g->uid,
-                                (int) kernel_group_mode(g->kernel));
+                        fprintf(f, "quarantine %d %" PRIu64 " %u %d %s\n", g->number, g->lease_id, (unsigned) g->uid,
+                                (int) kernel_group_mode(g->kernel), grant_or_dash(g->grant));
                         r = r < 0 ? r : want_fds(w, fds, n, true, "vb-q%d", g->number);
                 }
         for (size_t i = 0; i < b->ledger.n; i++)
-                fprintf(f, "used %d %u\n", b->ledger.items[i].number, (unsigned) b->ledger.items[i].uid);
+                fprintf(f, "used %d %u %s\n", b->ledger.items[i].number, (unsigned) b->ledger.items[i].uid,
+                        grant_or_dash(b->ledger.items[i].grant));
         return r;
 }
 
@@ -220,6 +232,7 @@ static int adopt_lease(const char *line, void *userdata) {
 static int adopt_group(const char *line, void *userdata) {
         Adoption *a = userdata;
         int fds[KERNEL_MAX_GROUP_FDS];
+        char grant[65] = "-";
         int number, r;
         KernelGroup *kg;
         size_t n;
@@ -227,7 +240,7 @@ static int adopt_group(const char *line, void *userdata) {
         Lease *l;
         Group *g;
 
-        if (sscanf(line, "group %" SCNu64 " %d", &id, &number) != 2)
+        if (sscanf(line, "group %" SCNu64 " %d %64s", &id, &number, grant) < 2)
                 return 0;
         l = broker_find_lease(a->broker, id);
         n = take_group_fds(a->returned, number, l ? lease_mode(l) : KERNEL_MODE_LEGACY, fds, "vb-l%" PRIu64, id);
@@ -244,6 +257,7 @@ static int adopt_group(const char *line, void *userdata) {
                 r = group_new(a->broker, number, kg, NULL, 0, &g);
         if (r < 0)
                 return log_errno(LOG_WARNING, r, "lease %" PRIu64 ": adopting group %d: %s", id, number, strerror(-r));
+        grant_from_file(g->grant, sizeof(g->grant), grant);
         r = lease_add_group(l, g);
         if (r < 0)
                 group_free(g);
@@ -299,13 +313,14 @@ static int adopt_eventfd(const char *line, void *userdata) {
 static int adopt_quarantine(const char *line, void *userdata) {
         Adoption *a = userdata;
         int fds[KERNEL_MAX_GROUP_FDS];
+        char grant[65] = "-", known[65];
         int number, r, mode = KERNEL_MODE_LEGACY;
         KernelGroup *kg;
         unsigned uid;
         uint64_t id;
         size_t n;
 
-        if (sscanf(line, "quarantine %d %" SCNu64 " %u %d", &number, &id, &uid, &mode) < 3 || mode < 0 ||
+        if (sscanf(line, "quarantine %d %" SCNu64 " %u %d %64s", &number, &id, &uid, &mode, grant) < 3 || mode < 0 ||
             mode >= _KERNEL_MODE_MAX)
                 return 0;
         n = take_group_fds(a->returned, number, mode, fds, "vb-q%d", number);
@@ -318,16 +333,20 @@ static int adopt_quarantine(const char *line, void *userdata) {
         r = kernel_group_adopt(kernel_backend_for_mode(a->broker->config.backend, mode), number, fds, n, NULL, &kg);
         if (r < 0)
                 return r;
-        return group_adopt_quarantined(a->broker, number, kg, id, uid);
+        grant_from_file(known, sizeof(known), grant);
+        return group_adopt_quarantined(a->broker, number, kg, id, uid, known);
 }
 
 static int adopt_used(const char *line, void *userdata) {
         Adoption *a = userdata;
+        char grant[65] = "-", known[65];
         unsigned uid;
         int number;
 
-        if (sscanf(line, "used %d %u", &number, &uid) == 2)
-                ledger_mark_used(&a->broker->ledger, number, uid);
+        if (sscanf(line, "used %d %u %64s", &number, &uid, grant) >= 2) {
+                grant_from_file(known, sizeof(known), grant);
+                ledger_mark_used(&a->broker->ledger, number, uid, known);
+        }
         return 0;
 }
 

@@ -277,6 +277,28 @@ LD_LIBRARY_PATH=${old_ctl%/*} ldd "$old_ctl" | grep -q "${old_ctl%/*}/libvfio-br
 	fail "the older client does not run on its own library"
 echo "systemd: the previous release's client works unchanged against this broker"
 
+# The reset ledger survives a restart: an edu (no reset) that alice held stays refused to bob
+# under ResetRequired=yes after systemctl restart, and is alice's to take again.
+mkdir -p /etc/vfio-broker/policy.d
+printf '[Broker]\nResetRequired=yes\n\n[Grant bob]\nPool=edu\nUser=bob\n' >/etc/vfio-broker/policy.d/ledger.conf
+systemctl reload vfio-brokerd.service || fail "reload with the ledger policy"
+sleep 0.5
+as_alice client-dma "$BDF" >/dev/null || fail "alice's lease of $BDF"
+bob_refused() {
+	local rc=0
+	runas 1001 1001 vfio-brokerctl run "$BDF" -- true 2>/tmp/err || rc=$?
+	cat /tmp/err
+	[ "$rc" = 125 ] && grep -q 'last held by uid 1000 by grant "tenants" and could not be reset' /tmp/err
+}
+bob_refused || fail "bob got the edu alice left unreset"
+restart restart
+bob_refused || fail "bob got the edu alice left unreset after a restart: the ledger was lost"
+as_alice client-dma "$BDF" >/dev/null || fail "alice could not take her own unreset edu again after the restart"
+rm /etc/vfio-broker/policy.d/ledger.conf
+systemctl reload vfio-brokerd.service || fail "reload without the ledger policy"
+sleep 0.5
+echo "systemd: the reset ledger survived a restart"
+
 # systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
 # way out (a RELEASE record each, "broker stopped") and removes the state file; the next start
 # adopts nothing, and the group is free once the client lets go of it.

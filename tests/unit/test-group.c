@@ -62,7 +62,7 @@ static void test_adopted_quarantine(void) {
 
         kernel_fake.still_held = 1;
         CHECK_EQ_INT(kernel_group_adopt(b->config.backend, 1, (int[]) { kernel_fake_fd(KERNEL_FAKE_GROUP, 1) }, 1, NULL, &kg), 0);
-        CHECK_EQ_INT(group_adopt_quarantined(b, 1, kg, 5, 1000), 0);
+        CHECK_EQ_INT(group_adopt_quarantined(b, 1, kg, 5, 1000, ""), 0);
         g = broker_find_group(b, 1);
         CHECK(g && g->state == GROUP_QUARANTINED && g->lease_id == 5 && g->uid == 1000);
         kernel_fake.still_held = -1;

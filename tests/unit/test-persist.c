@@ -181,6 +181,8 @@ typedef enum Records {
 
 /* MODE and IOAS of the lease record ("" as older brokers wrote it: legacy). */
 static const char *lease_mode_fields = "";
+/* Records after the lease's. */
+static const char *extra_records = "";
 
 /* A broker adopting @records from a store holding @stored; the fds made for it in @ret_fds. */
 static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_fds) {
@@ -203,7 +205,7 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
         f = fopen(state, "we");
         CHECK(f);
         fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536%s\n"
-                   "group 1 7\n", (int) getpid(), lease_mode_fields);
+                   "group 1 7\n%s", (int) getpid(), lease_mode_fields, extra_records);
         if (records != NO_DEVICE)
                 fprintf(f, "device 1 0 0000:00:07.0 7 4\n");
         if (records == EVENTFDS_BY_NAME)
@@ -257,8 +259,11 @@ static void test_lease_mode(void) {
         FILE *f;
 
         lease_mode_fields = " 1 5";
+        extra_records = "used 4 1000 tenant-a\nused 6 1001\n"; /* the second as an older broker wrote it */
         b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
-        lease_mode_fields = "";
+        lease_mode_fields = extra_records = "";
+        CHECK_EQ_STR(ledger_find(&b->ledger, 4)->grant, "tenant-a");
+        CHECK_EQ_STR(ledger_find(&b->ledger, 6)->grant, "");
         l = broker_find_lease(b, 1);
         CHECK_EQ_INT(lease_mode(l), KERNEL_MODE_IOMMUFD);
         CHECK_EQ_INT(kernel_domain_ioas(l->domain), 5);
@@ -268,6 +273,7 @@ static void test_lease_mode(void) {
         text[n] = 0;
         fclose(f);
         CHECK(strstr(text, "\nlease 1 1 1700000000000000 0 65536 65536 1 5\n"));
+        CHECK(strstr(text, "\nused 4 1000 tenant-a\n") && strstr(text, "\nused 6 1001 -\n"));
         done(b);
         /* Written by an older broker: legacy, no IOAS. */
         b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);

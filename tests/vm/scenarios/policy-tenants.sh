@@ -57,7 +57,7 @@ kill "$HOLDER"
 wait_state 0000:00:03.0 free 2000 >/dev/null
 # ResetRequired: the edu device has no reset; after alice, bob may not have it
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "alice on the shared device"
-refused as_bob 0000:00:04.0 'last held by uid 1000 and could not be reset'
+refused as_bob 0000:00:04.0 'last held by uid 1000 by grant "shared" and could not be reset'
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "alice again on her own former device"
 stop_broker
 echo "policy-tenants: passed"
