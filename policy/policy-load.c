@@ -13,17 +13,29 @@
 
 #define MAX_FILE_SIZE (1024 * 1024)
 
-static int read_file(const char *path, char **ret) {
+static int read_file(const char *path, char **ret, size_t *ret_size, const char **ret_why) {
         struct stat st;
         char *buf;
         ssize_t n;
         int fd;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        *ret_why = NULL;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
+        if (fstat(fd, &st) < 0) {
                 close(fd);
+                return -errno;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                close(fd);
+                *ret_why = S_ISDIR(st.st_mode) ? "a directory, not a policy file: name a file in it (or give it as --policy-dir)"
+                                               : "not a regular file: a policy file is a text file";
+                return -EINVAL;
+        }
+        if (st.st_size > MAX_FILE_SIZE) {
+                close(fd);
+                *ret_why = "larger than 1 MiB: is this the file you meant?";
                 return -EFBIG;
         }
         buf = malloc((size_t) st.st_size + 1);
@@ -39,21 +51,27 @@ static int read_file(const char *path, char **ret) {
         }
         buf[n] = 0;
         *ret = buf;
+        *ret_size = (size_t) n;
         return 0;
 }
 
 static int parse_file(Policy *p, const char *path, PolicyError *err) {
+        const char *why = NULL;
         char *text = NULL;
+        size_t size = 0;
         int r;
 
-        r = read_file(path, &text);
+        r = read_file(path, &text, &size, &why);
         if (r < 0) {
                 snprintf(err->file, sizeof(err->file), "%s", path);
                 err->line = 0;
-                snprintf(err->message, sizeof(err->message), "cannot read: %s", strerror(-r));
+                if (why)
+                        snprintf(err->message, sizeof(err->message), "%s", why);
+                else
+                        snprintf(err->message, sizeof(err->message), "cannot read: %s", strerror(-r));
                 return r;
         }
-        r = policy_parse_text(p, path, text, err);
+        r = policy_parse_buffer(p, path, text, size, err);
         free(text);
         return r;
 }

@@ -467,6 +467,22 @@ static char *read_line(char *buf, int size, void *stream) {
         memcpy(buf, ps->pos, len);
         buf[len] = 0;
         ps->pos += len;
+        if (ps->line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0) {
+                fail(ps, ps->line, "the file starts with a UTF-8 byte order mark: save it without one");
+                return NULL;
+        }
+        if (isspace((unsigned char) *buf) && *buf != '\n') {
+                const char *text = buf;
+
+                while (isspace((unsigned char) *text))
+                        text++;
+                /* inih would take it as the value above continued: "User=nobody" then "  0" would be root */
+                if (*text && *text != '#' && *text != ';') {
+                        fail(ps, ps->line, "an indented line (\"%.40s\"): every key and section starts at the beginning "
+                             "of its line, and a value does not continue on the next one", strtok(buf + (text - buf), "\r\n"));
+                        return NULL;
+                }
+        }
         while (isspace((unsigned char) *buf) && *buf != '\n')
                 buf++;
         if (*buf == '[') {
@@ -478,6 +494,17 @@ static char *read_line(char *buf, int size, void *stream) {
                 if (!close) {
                         fail(ps, ps->line, "syntax error: [ without ]");
                         return NULL;
+                }
+                {
+                        const char *rest = close + 1;
+
+                        while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n')
+                                rest++;
+                        if (*rest && *rest != '#' && *rest != ';') {
+                                fail(ps, ps->line, "text after the section header (\"%.40s\"): put each key on a line "
+                                     "of its own below it", strtok((char *) rest, "\r\n"));
+                                return NULL;
+                        }
                 }
                 {
                         n = (size_t) (close - buf - 1);
@@ -492,11 +519,24 @@ static char *read_line(char *buf, int size, void *stream) {
 }
 
 int policy_parse_text(Policy *p, const char *file, const char *text, PolicyError *err) {
+        return policy_parse_buffer(p, file, text, strlen(text), err);
+}
+
+int policy_parse_buffer(Policy *p, const char *file, const char *text, size_t size, PolicyError *err) {
         Parser ps = { .policy = p, .file = file, .pos = text, .err = err };
+        const char *nul;
         int r;
 
-        if (strlen(text) > 1024 * 1024)
+        if (size > 1024 * 1024)
                 return fail(&ps, 0, "file larger than 1 MiB"), -EINVAL;
+        nul = memchr(text, 0, size);
+        if (nul) {
+                unsigned line = 1;
+
+                for (const char *c = text; c < nul; c++)
+                        line += *c == '\n';
+                return fail(&ps, line, "a NUL byte: a policy file is text; is this the file you meant?"), -EINVAL;
+        }
         r = ini_parse_stream(read_line, &ps, on_entry, &ps);
         if (ps.failed)
                 return -EINVAL;

@@ -111,6 +111,8 @@ void policy_done(Policy *p);
 
 /* Parse one file's @text into @p.  -EINVAL with *err filled on the first problem. */
 int policy_parse_text(Policy *p, const char *file, const char *text, PolicyError *err);
+/* The same for @size bytes of @text (a file as read): a NUL byte in them is an error, not the end. */
+int policy_parse_buffer(Policy *p, const char *file, const char *text, size_t size, PolicyError *err);
 
 /* After the last file: resolve names, check every grant.  -EINVAL with *err. */
 int policy_finish(Policy *p, const PolicyResolver *resolver, PolicyError *err);

@@ -159,6 +159,8 @@ static size_t take_one(int *fds, int fd) {
 }
 
 /* The fds of group @number under the name: the group (legacy: one), or each of its cdevs. */
+static size_t take_group_fds(Returned *returned, int number, KernelMode mode, int *fds, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 static size_t take_group_fds(Returned *returned, int number, KernelMode mode, int *fds, const char *fmt, ...) {
         size_t n = 0, max = mode == KERNEL_MODE_LEGACY ? 1 : KERNEL_MAX_GROUP_FDS;
         char name[64];

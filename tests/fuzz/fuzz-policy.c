@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(text, data, size);
         text[size] = 0;
         policy_init(&p);
-        if (policy_parse_text(&p, "fuzz.conf", text, &err) >= 0 && policy_finish(&p, &resolver, &err) >= 0)
-                (void) policy_decide(&p, &id, &d, POLICY_IRQ_MSI, why, sizeof(why));
+        if (policy_parse_buffer(&p, "fuzz.conf", text, size, &err) >= 0 && policy_finish(&p, &resolver, &err) >= 0)
+                (void) policy_decide(&p, &id, &d, POLICY_IRQ_MSI, POLICY_BACKEND_LEGACY, why, sizeof(why));
         policy_done(&p);
         free(text);
         return 0;

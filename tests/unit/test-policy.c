@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <unistd.h>
 
+#include "policy/policy-load.h"
 #include "policy/policy.h"
 #include "test.h"
 
@@ -101,6 +103,32 @@ static void test_parse_good(void) {
         CHECK_EQ_INT(p.grants[1].gids[0], 36);
         CHECK_EQ_INT(p.grants[1].pools[1], 1);
         policy_done(&p);
+}
+
+/* What the parser cannot mean is refused, naming FILE:LINE and the fix. */
+static void test_cannot_mean(void) {
+        static const char nul[] = "[Pool p]\nDevice=00:03.0\n\0[Grant g]\nPool=p\nUser=root\n";
+        char dir[] = "/tmp/test-policy-XXXXXX";
+        PolicyError err = {};
+        Policy p;
+
+        expect_rejected("\xef\xbb\xbf[Pool p]\nDevice=00:03.0\n", "t.conf:1: the file starts with a UTF-8 byte order mark");
+        expect_rejected("[Pool p] junk\nDevice=00:03.0\n", "t.conf:1: text after the section header (\"junk\")");
+        expect_rejected("[Pool p]  # a comment is fine\nDevice=00:03.0\n[Grant g]\nPool=p\nUser=nobody\n  0\n",
+                        "t.conf:6: an indented line (\"0\")");
+        expect_rejected("[Pool p]\n\tDevice=00:03.0\n", "t.conf:2: an indented line");
+        policy_init(&p);
+        CHECK_EQ_INT(policy_parse_buffer(&p, "t.conf", nul, sizeof(nul) - 1, &err), -EINVAL);
+        CHECK_EQ_INT(err.line, 3);
+        CHECK(strstr(err.message, "a NUL byte"));
+        policy_done(&p);
+        /* a directory given as the policy file */
+        CHECK(mkdtemp(dir));
+        policy_init(&p);
+        CHECK(policy_load(&p, dir, true, "/nonexistent", &resolver, &err) < 0);
+        CHECK(strstr(err.message, "a directory, not a policy file"));
+        policy_done(&p);
+        CHECK(rmdir(dir) == 0);
 }
 
 static void test_rejections(void) {
@@ -246,6 +274,7 @@ static void test_sizes(void) {
 int main(void) {
         RUN(test_parse_good);
         RUN(test_rejections);
+        RUN(test_cannot_mean);
         RUN(test_two_files);
         RUN(test_decide);
         RUN(test_class_prefix);
