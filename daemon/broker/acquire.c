@@ -456,7 +456,7 @@ static void acquire_rollback(Acquire *a) {
                 group_free(a->new_groups[i]);
         }
         if (a->new_lease)
-                lease_release(a->lease, "acquire failed");
+                lease_discard(a->lease); /* never granted: no RELEASE for it */
         /* Its fds closed: what this acquire moved goes back to its drivers. */
         for (size_t i = 0; i < a->n_moved; i++)
                 (void) managed_host_restore(a->connection->broker->managed, a->moved[i]);
@@ -500,19 +500,32 @@ oom:
         return broker_error_system(a->err, -ENOMEM, "out of memory");
 }
 
+/* The audit record of a refusal: DENY for the policy's, REFUSE for every other, with its kind. */
+static void audit_refusal(Connection *c, int r, const BrokerError *err, bool by_policy) {
+        const char *message = err->message[0] ? err->message : r < 0 ? strerror(-r) : "refused";
+
+        if (by_policy)
+                log_audit(LOG_NOTICE,
+                          &AUDIT_RECORD(AUDIT_DENY, .has_client = true, .uid = c->uid, .pid = c->pid,
+                                        .cgroup = c->cgroup, .client_name = c->name),
+                          "DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup, message);
+        else
+                log_audit(LOG_NOTICE,
+                          &AUDIT_RECORD(AUDIT_REFUSE, .has_client = true, .uid = c->uid, .pid = c->pid,
+                                        .cgroup = c->cgroup, .client_name = c->name, .result = broker_code_name(r)),
+                          "REFUSE (%s) uid %u pid %u cgroup %s: %s", broker_code_name(r), (unsigned) c->uid,
+                          (unsigned) c->pid, c->cgroup, message);
+}
+
 int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **ret_lease, size_t *ret_first) {
         Acquire a = { .connection = c, .request = req, .err = err };
+        bool by_policy = false;
         int r;
 
         r = acquire_validate(&a);
         if (r == 0) {
                 r = acquire_authorize(&a);
-                if (r != 0)
-                        log_audit(LOG_NOTICE,
-                                  &AUDIT_RECORD(AUDIT_DENY, .has_client = true, .uid = c->uid, .pid = c->pid,
-                                                .cgroup = c->cgroup, .client_name = c->name),
-                                  "DENY uid %u pid %u cgroup %s: %s", (unsigned) c->uid, (unsigned) c->pid, c->cgroup,
-                                  err->message);
+                by_policy = r == BROKER_E_DENIED || r == BROKER_E_QUOTA;
         }
         if (r == 0 && !a.lease && user_charged(c->user, USER_LEASES) >= c->broker->config.max_leases_per_uid)
                 r = broker_error(err, BROKER_E_QUOTA, "uid %u holds %u leases, the most allowed", (unsigned) c->uid,
@@ -522,13 +535,13 @@ int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **
                 if (r != 0) {
                         if (r == -ENOMEM && !err->message[0])
                                 broker_error_system(err, r, "out of memory");
-                        log_notice("uid %u pid %u: acquire failed: %s", (unsigned) c->uid, (unsigned) c->pid,
-                                   err->message);
                         acquire_rollback(&a);
                 }
         }
         if (r == 0)
                 r = acquire_commit(&a, ret_first);
+        else
+                audit_refusal(c, r, err, by_policy);
         for (size_t i = 0; i < ELEMENTSOF(a.wants); i++)
                 free(a.wants[i].members);
         free(a.moved);

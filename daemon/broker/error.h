@@ -45,3 +45,6 @@ int broker_error_errno(BrokerError *e, int code, int errno_value, const char *fm
 
 /* A failure of the system: @r (a -errno) with what was being done. */
 int broker_error_system(BrokerError *e, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A short name for @code ("busy", "not-viable", ...; "error" for a -errno), as audit records carry it. */
+const char *broker_code_name(int code);

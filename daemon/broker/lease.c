@@ -224,7 +224,7 @@ void lease_abandon(Lease *l) {
         lease_free(l);
 }
 
-void lease_release(Lease *l, const char *why) {
+static void lease_end(Lease *l, const char *why) {
         bool settle = false;
         Broker *b;
 
@@ -232,11 +232,13 @@ void lease_release(Lease *l, const char *why) {
                 return;
         b = l->broker;
         broker_hold(b); /* the lease and each of its groups: one write */
-        broker_announce_released(b, l, why);
-        log_audit(LOG_INFO,
-                  &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
-                                .result = why),
-                  "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        if (why) {
+                broker_announce_released(b, l, why);
+                log_audit(LOG_INFO,
+                          &AUDIT_RECORD(AUDIT_RELEASE, .lease = l->id, .has_client = true, .uid = l->uid, .pid = l->pid,
+                                        .result = why),
+                          "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
+        }
         lease_restore_memlock(l);
         /* Out of the lists first: the state written while its groups go must not name them. */
         LIST_REMOVE(l, link);
@@ -253,4 +255,12 @@ void lease_release(Lease *l, const char *why) {
         lease_free(l);
         broker_changed(b);
         broker_unhold(b);
+}
+
+void lease_release(Lease *l, const char *why) {
+        lease_end(l, why);
+}
+
+void lease_discard(Lease *l) {
+        lease_end(l, NULL);
 }

@@ -71,6 +71,8 @@ size_t lease_request_release(Lease *l);
 void lease_abandon(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */
 void lease_release(Lease *l, const char *why);
+/* The same for a lease that was never granted (an acquire rolled back): no one hears of it, nothing is audited. */
+void lease_discard(Lease *l);
 
 LeasedDevice *lease_find_device(Lease *l, const char *bdf);
 bool lease_has_group(Lease *l, const Group *g);
