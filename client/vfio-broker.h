@@ -66,6 +66,7 @@ enum vfio_broker_device_state {
         VFIO_BROKER_DEVICE_LEASED = 2,
         VFIO_BROKER_DEVICE_QUARANTINED = 3,
         VFIO_BROKER_DEVICE_UNAVAILABLE = 4,
+        VFIO_BROKER_DEVICE_RESETTING = 5,       /* its lease ended; the broker is resetting it */
 };
 
 /**

@@ -37,10 +37,11 @@ static const char *const state_names[] = {
         [VFIO_BROKER_DEVICE_LEASED] = "leased",
         [VFIO_BROKER_DEVICE_QUARANTINED] = "quarantined",
         [VFIO_BROKER_DEVICE_UNAVAILABLE] = "unavailable",
+        [VFIO_BROKER_DEVICE_RESETTING] = "resetting",
 };
 
 static const char *state_name(enum vfio_broker_device_state s) {
-        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_UNAVAILABLE ? state_names[s] : "?";
+        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_RESETTING ? state_names[s] : "?";
 }
 
 static void usage(FILE *f) {

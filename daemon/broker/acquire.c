@@ -132,6 +132,9 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
                                     "%s is in no-IOMMU group %d: no DMA isolation; the policy says AllowNoIommu=no",
                                     bdf, w->pci.iommu_group);
         g = broker_find_group(b, w->pci.iommu_group);
+        if (g && g->state == GROUP_RESETTING)
+                return broker_error(a->err, BROKER_E_BUSY, "%s is busy: IOMMU group %d is being reset after lease %llu",
+                                    bdf, g->number, (unsigned long long) g->lease_id);
         if (g && g->state == GROUP_QUARANTINED)
                 return broker_error(a->err, BROKER_E_QUARANTINED,
                                     "IOMMU group %d of %s is quarantined: a device fd of lease %llu (uid %u) is still open",

@@ -63,6 +63,7 @@ Broker *broker_free(Broker *b) {
 
         if (!b)
                 return NULL;
+        loop_drain_jobs(b->loop); /* the groups' resets in flight end first */
         while ((c = LIST_FIRST(&b->connections)))
                 connection_free(c);
         while ((g = LIST_FIRST(&b->groups)))

@@ -17,7 +17,8 @@ DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t
 
         why[0] = 0;
         if (g)
-                return g->state == GROUP_LEASED ? DEVICE_LEASED : DEVICE_QUARANTINED;
+                return g->state == GROUP_LEASED ? DEVICE_LEASED
+                     : g->state == GROUP_RESETTING ? DEVICE_RESETTING : DEVICE_QUARANTINED;
         if (!pci_driver_is_vfio(d)) {
                 snprintf(why, size, d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound", d->driver);
                 return DEVICE_UNAVAILABLE;

@@ -15,6 +15,7 @@ typedef enum DeviceState {
         DEVICE_LEASED,
         DEVICE_QUARANTINED,
         DEVICE_UNAVAILABLE,
+        DEVICE_RESETTING,               /* its lease ended; the broker resets it */
 } DeviceState;
 
 typedef struct DeviceView {

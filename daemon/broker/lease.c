@@ -150,6 +150,10 @@ int leased_device_keep_eventfd(LeasedDevice *d, int fd, LeaseFdKind kind, IrqTyp
 }
 
 void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend) {
+        leased_device_teardown_keep(d, backend, NULL);
+}
+
+void leased_device_teardown_keep(LeasedDevice *d, const KernelBackend *backend, int *ret_fd) {
         for (IrqType t = 0; t < _IRQ_TYPE_MAX; t++) {
                 int r;
 
@@ -160,6 +164,8 @@ void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend) {
                         log_warning("%s: tearing down IRQ index %u: %s", d->bdf, (unsigned) t, strerror(-r));
         }
         d->irq_types = 0;
+        if (ret_fd)
+                *ret_fd = TAKE_FD(d->fd);
         leased_device_close(d);
 }
 
@@ -224,7 +230,9 @@ void lease_abandon(Lease *l) {
         lease_free(l);
 }
 
-static void lease_end(Lease *l, const char *why) {
+static void lease_end(Lease *l, const char *why, ReleaseWait *wait) {
+        _cleanup_free_ int *closing = NULL;
+        _cleanup_free_ size_t *first = NULL, *count = NULL;
         bool settle = false;
         Broker *b;
 
@@ -242,25 +250,48 @@ static void lease_end(Lease *l, const char *why) {
         lease_restore_memlock(l);
         /* Out of the lists first: the state written while its groups go must not name them. */
         LIST_REMOVE(l, link);
+        /* Each group gets its devices' fds to close: the kernel resets a device as its last fd goes. */
+        closing = calloc(l->n_devices + 1, sizeof(int));
+        first = calloc(l->n_groups + 1, sizeof(size_t));
+        count = calloc(l->n_groups + 1, sizeof(size_t));
+        for (size_t k = 0, n = 0; k < l->n_groups; k++) {
+                first[k] = n;
+                for (size_t i = 0; closing && first && count && i < l->n_devices; i++)
+                        if (l->devices[i].group == l->groups[k]) {
+                                leased_device_teardown_keep(&l->devices[i], b->config.backend, &closing[n++]);
+                                count[k]++;
+                        }
+        }
         for (size_t i = 0; i < l->n_devices; i++)
-                leased_device_teardown(&l->devices[i], b->config.backend);
+                leased_device_teardown(&l->devices[i], b->config.backend); /* any left (out of memory above) */
         for (size_t i = 0; i < l->n_groups; i++)
                 settle |= kernel_group_let_go(l->groups[i]->kernel) > 0;
         if (settle) {
                 /* Copies of the files we let go of (the FD store's) keep them bound: they go first. */
                 broker_flush(b);
         }
-        for (size_t i = 0; i < l->n_groups; i++)
-                group_release(l->groups[i]);
+        for (size_t k = 0; k < l->n_groups; k++) {
+                int *fds = NULL;
+
+                if (closing && count && count[k] > 0 && (fds = calloc(count[k], sizeof(int))))
+                        memcpy(fds, closing + first[k], count[k] * sizeof(int));
+                else if (closing && count)
+                        close_many(closing + first[k], count[k]);
+                group_release(l->groups[k], fds, fds ? count[k] : 0, wait);
+        }
         lease_free(l);
         broker_changed(b);
         broker_unhold(b);
 }
 
 void lease_release(Lease *l, const char *why) {
-        lease_end(l, why);
+        lease_end(l, why, NULL);
+}
+
+void lease_release_wait(Lease *l, const char *why, ReleaseWait *wait) {
+        lease_end(l, why, wait);
 }
 
 void lease_discard(Lease *l) {
-        lease_end(l, NULL);
+        lease_end(l, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "broker/broker.h"
+#include "broker/group.h"
 #include "common/bdf.h"
 
 /* What a handed-out fd is to the lease. */
@@ -71,6 +72,8 @@ size_t lease_request_release(Lease *l);
 void lease_abandon(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */
 void lease_release(Lease *l, const char *why);
+/* lease_release(), and @wait hears when each group is free or quarantined (its resets may run off the loop). */
+void lease_release_wait(Lease *l, const char *why, ReleaseWait *wait);
 /* The same for a lease that was never granted (an acquire rolled back): no one hears of it, nothing is audited. */
 void lease_discard(Lease *l);
 
@@ -86,6 +89,8 @@ int lease_adopt_device(Lease *l, const char *bdf, Group *g, uint32_t irq_types);
 int leased_device_keep_eventfd(LeasedDevice *d, int fd, LeaseFdKind kind, IrqType irq_type, uint32_t vector);
 /* Tear down the device's IRQs and close the broker's fds of it. */
 void leased_device_teardown(LeasedDevice *d, const KernelBackend *backend);
+/* The same, the device fd into *@ret_fd instead of closed (NULL: closed). */
+void leased_device_teardown_keep(LeasedDevice *d, const KernelBackend *backend, int *ret_fd);
 
 /* What the lease's fds are made of. */
 KernelMode lease_mode(const Lease *l);

@@ -13,6 +13,7 @@ static Vfiobroker__DeviceState wire_state(DeviceState state) {
         case DEVICE_FREE: return VFIOBROKER__DEVICE_STATE__DEVICE_FREE;
         case DEVICE_LEASED: return VFIOBROKER__DEVICE_STATE__DEVICE_LEASED;
         case DEVICE_QUARANTINED: return VFIOBROKER__DEVICE_STATE__DEVICE_QUARANTINED;
+        case DEVICE_RESETTING: return VFIOBROKER__DEVICE_STATE__DEVICE_RESETTING;
         default: return VFIOBROKER__DEVICE_STATE__DEVICE_UNAVAILABLE;
         }
 }

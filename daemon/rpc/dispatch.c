@@ -36,6 +36,8 @@ int dispatch_request(Session *s, const Vfiobroker__Request *req, Reply *reply) {
                         return -EPROTO;
                 }
                 r = handlers[i].handler(s, req, reply, &err);
+                if (r == RPC_DEFERRED)
+                        return 1;
                 if (r != 0)
                         reply_set_error(reply, r, &err);
                 return r == RPC_E_PROTOCOL ? -EPROTO : 0;

@@ -12,6 +12,9 @@
 #include "rpc/reply.h"
 
 /* The protocol's own refusals, beside the model's. */
+/* A handler's "the reply comes later" (the session sends it, and reads nothing more meanwhile). */
+#define RPC_DEFERRED (-1000000)
+
 typedef enum RpcCode {
         RPC_E_PROTOCOL = _BROKER_CODE_MAX,      /* a violation: the connection is closed after the reply */
         RPC_E_VERSION,

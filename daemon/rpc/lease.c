@@ -158,8 +158,7 @@ int handle_acquire(Session *s, const Vfiobroker__Request *req, Reply *reply, Bro
 int handle_release(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
         Connection *c = s->connection;
         Vfiobroker__ReleaseReply *r;
-        int numbers[64];
-        size_t n = 0;
+        ReleaseWait *wait;
         Lease *lease;
 
         lease = connection_find_lease(c, req->release->lease_id);
@@ -167,17 +166,25 @@ int handle_release(Session *s, const Vfiobroker__Request *req, Reply *reply, Bro
                 return broker_error(err, BROKER_E_UNKNOWN_LEASE, "this connection holds no lease %llu",
                                     (unsigned long long) req->release->lease_id);
         r = reply_alloc(reply, sizeof(*r));
-        if (!r)
+        wait = release_wait_new(session_release_done, s);
+        if (!r || !wait) {
+                free(wait);
                 return -ENOMEM;
+        }
         vfiobroker__release_reply__init(r);
-        for (size_t i = 0; i < lease->n_groups && n < ELEMENTSOF(numbers); i++)
-                numbers[n++] = lease->groups[i]->number;
 
-        lease_release(lease, "released by the client");
+        lease_release_wait(lease, "released by the client", wait);
 
-        for (size_t i = 0; i < n; i++)
-                if (broker_find_group(c->broker, numbers[i]))
-                        r->quarantined = true;
+        if (wait->pending > 1) {
+                /* Resets run off the loop: the reply when every group is free (or quarantined). */
+                s->waiting = wait;
+                s->waiting_id = req->id;
+                release_wait_step(wait, false);
+                return RPC_DEFERRED;
+        }
+        r->quarantined = wait->quarantined;
+        release_wait_cancel(wait);
+        release_wait_step(wait, false);
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_RELEASE;
         reply->msg.release = r;
         return 0;

@@ -99,6 +99,12 @@ static bool on_packet(Session *s, const uint8_t *buf, size_t size) {
         log_unhold();
         device_cache_unhold(b->devices);
         vfiobroker__request__free_unpacked(req, NULL);
+        if (r == 1) {
+                /* deferred: no reply now, and no request read until it is sent (replies come in request order) */
+                reply_done(&reply);
+                s->io = source_free(s->io);
+                return false;
+        }
         if (r < 0) {
                 char why[512];
 
@@ -153,6 +159,31 @@ static void on_readable(Source *src, int fd, void *userdata) {
         }
 }
 
+void session_release_done(void *userdata, bool quarantined) {
+        Session *s = userdata;
+        Vfiobroker__ReleaseReply *rr;
+        Reply reply;
+        int r;
+
+        s->waiting = NULL;
+        reply_init(&reply, s->waiting_id);
+        rr = reply_alloc(&reply, sizeof(*rr));
+        if (!rr) {
+                reply_done(&reply);
+                return session_close(s, "out of memory");
+        }
+        vfiobroker__release_reply__init(rr);
+        rr->quarantined = quarantined;
+        reply.msg.result_case = VFIOBROKER__REPLY__RESULT_RELEASE;
+        reply.msg.release = rr;
+        r = send_reply(s, &reply);
+        reply_done(&reply);
+        if (r < 0)
+                return session_close(s, r == -EAGAIN ? "client does not read its replies" : strerror(-r));
+        if (loop_add_io(s->connection->broker->loop, s->connection->fd, on_readable, s, &s->io) < 0)
+                session_close(s, "cannot watch the connection again");
+}
+
 static void on_process_exit(Source *src, int fd, void *userdata) {
         session_close(userdata, "client process exited");
 }
@@ -200,6 +231,7 @@ int session_new(RpcServer *server, Connection *c, bool hello_deadline, Session *
 Session *session_free(Session *s) {
         if (!s)
                 return NULL;
+        release_wait_cancel(s->waiting);
         source_free(s->io);
         source_free(s->pid_watch);
         source_free(s->hello_timer);

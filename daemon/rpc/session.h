@@ -11,6 +11,7 @@
  */
 
 #include "broker/connection.h"
+#include "broker/group.h"
 #include "rpc/reply.h"
 
 typedef struct RpcServer RpcServer;
@@ -24,6 +25,8 @@ typedef struct Session {
         UserCharge queued;              /* USER_QUEUED_BYTES: of our replies it has not read, when last looked */
         UserCharge in_flight;           /* USER_FDS_IN_FLIGHT: sent since its queue was last seen empty */
         bool queue_seen;                /* looked at while handling the current request */
+        ReleaseWait *waiting;           /* a Release whose reply waits for its groups' resets; reading waits too */
+        uint64_t waiting_id;            /* its request id */
         LIST_ENTRY(Session) link;
 } Session;
 
@@ -39,3 +42,6 @@ void session_say_error(int fd, uint64_t id, int code, const char *what);
 
 /* Hello done: the connection leaves the unauthenticated count and its deadline. */
 void session_said_hello(Session *s, const char *name);
+
+/* Reply to the Release that waited (its request id in s->waiting_id), and read requests again. */
+void session_release_done(void *userdata, bool quarantined);

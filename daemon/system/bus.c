@@ -121,6 +121,7 @@ static const char *state_name(DeviceState state) {
         case DEVICE_FREE: return "free";
         case DEVICE_LEASED: return "leased";
         case DEVICE_QUARANTINED: return "quarantined";
+        case DEVICE_RESETTING: return "resetting";
         default: return "unavailable";
         }
 }

@@ -137,9 +137,12 @@ int records_write(FILE *f, Broker *b, WantList *w) {
                 if (LIST_FIRST(&c->leases))
                         r = r < 0 ? r : write_connection(f, c, w);
         LIST_FOREACH(g, &b->groups, link)
-                if (g->state == GROUP_QUARANTINED) {
+                /* being reset counts as quarantined: a broker after a crash asks the kernel again */
+                if (g->state == GROUP_QUARANTINED || g->state == GROUP_RESETTING) {
                         int fds[KERNEL_MAX_GROUP_FDS];
-                        size_t n = kernel_group_fds(g->kernel, fds, ELEMENTSOF(fds));
+                        /* (an iommufd group being reset holds cdevs its job opens and closes: none are kept) */
+                        size_t n = g->state == GROUP_RESETTING && kernel_group_mode(g->kernel) != KERNEL_MODE_LEGACY
+                                           ? 0 : kernel_group_fds(g->kernel, fds, ELEMENTSOF(fds));
 
                         fprintf(f, "quarantine %d %" PRIu64 " %u %d %s\n", g->number, g->lease_id, (unsigned) g->uid,
                                 (int) kernel_group_mode(g->kernel), grant_or_dash(g->grant));

@@ -3,10 +3,27 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+typedef struct Job {
+        void (*work)(void *);
+        void (*done)(void *);
+        void *userdata;
+        pthread_t thread;
+        bool finished;                  /* under Loop.jobs_lock */
+        struct Job *next;
+} Job;
 
 struct Loop {
         struct event_base *base;
+        pthread_mutex_t jobs_lock;
+        Job *jobs;                      /* running or finished, not yet done */
+        int jobs_fd;                    /* an eventfd the threads write when they finish; -1: none yet */
+        struct event *jobs_ev;
 };
 
 struct Source {
@@ -30,6 +47,8 @@ int loop_new(Loop **ret) {
                 free(loop);
                 return -ENOMEM;
         }
+        pthread_mutex_init(&loop->jobs_lock, NULL);
+        loop->jobs_fd = -1;
         *ret = loop;
         return 0;
 }
@@ -37,10 +56,102 @@ int loop_new(Loop **ret) {
 Loop *loop_free(Loop *loop) {
         if (!loop)
                 return NULL;
+        loop_drain_jobs(loop);
+        if (loop->jobs_ev)
+                event_free(loop->jobs_ev);
+        if (loop->jobs_fd >= 0)
+                close(loop->jobs_fd);
+        pthread_mutex_destroy(&loop->jobs_lock);
         if (loop->base)
                 event_base_free(loop->base);
         free(loop);
         return NULL;
+}
+
+/* Take the finished jobs (all of them with @all, waiting for each) out of the list, join them and call done. */
+static void reap_jobs(Loop *loop, bool all) {
+        for (;;) {
+                Job *j = NULL, **p;
+
+                pthread_mutex_lock(&loop->jobs_lock);
+                for (p = &loop->jobs; *p; p = &(*p)->next)
+                        if ((*p)->finished || all) {
+                                j = *p;
+                                *p = j->next;
+                                break;
+                        }
+                pthread_mutex_unlock(&loop->jobs_lock);
+                if (!j)
+                        return;
+                pthread_join(j->thread, NULL);
+                j->done(j->userdata);
+                free(j);
+        }
+}
+
+static void on_jobs(evutil_socket_t fd, short what, void *p) {
+        Loop *loop = p;
+        uint64_t v;
+
+        (void) !read(fd, &v, sizeof(v));
+        reap_jobs(loop, false);
+}
+
+typedef struct JobStart {
+        Loop *loop;
+        Job *job;
+} JobStart;
+
+static void *job_main(void *p) {
+        JobStart start = *(JobStart *) p;
+        uint64_t one = 1;
+
+        free(p);
+        start.job->work(start.job->userdata);
+        pthread_mutex_lock(&start.loop->jobs_lock);
+        start.job->finished = true;
+        pthread_mutex_unlock(&start.loop->jobs_lock);
+        (void) !write(start.loop->jobs_fd, &one, sizeof(one));
+        return NULL;
+}
+
+int loop_run_job(Loop *loop, void (*work)(void *), void (*done)(void *), void *userdata) {
+        JobStart *start;
+        Job *j;
+        int r;
+
+        if (loop->jobs_fd < 0) {
+                loop->jobs_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                if (loop->jobs_fd < 0)
+                        return -errno;
+                loop->jobs_ev = event_new(loop->base, loop->jobs_fd, EV_READ | EV_PERSIST, on_jobs, loop);
+                if (!loop->jobs_ev || event_add(loop->jobs_ev, NULL) < 0)
+                        return -ENOMEM;
+        }
+        j = calloc(1, sizeof(*j));
+        start = calloc(1, sizeof(*start));
+        if (!j || !start) {
+                free(j);
+                free(start);
+                return -ENOMEM;
+        }
+        *j = (Job) { .work = work, .done = done, .userdata = userdata };
+        *start = (JobStart) { .loop = loop, .job = j };
+        pthread_mutex_lock(&loop->jobs_lock);
+        j->next = loop->jobs;
+        loop->jobs = j;
+        r = -pthread_create(&j->thread, NULL, job_main, start);
+        if (r < 0) {
+                loop->jobs = j->next;
+                free(j);
+                free(start);
+        }
+        pthread_mutex_unlock(&loop->jobs_lock);
+        return r;
+}
+
+void loop_drain_jobs(Loop *loop) {
+        reap_jobs(loop, true);
 }
 
 static void on_io(evutil_socket_t fd, short what, void *p) {

@@ -36,3 +36,12 @@ Source *source_free(Source *s);
 
 int loop_run(Loop *loop);
 void loop_exit(Loop *loop);
+
+/*
+ * Work that may sleep in the kernel (a device reset) off the loop: @work
+ * runs on a thread of its own, then @done on the loop, both with @userdata.
+ * @work must touch nothing the loop does meanwhile.
+ */
+int loop_run_job(Loop *loop, void (*work)(void *userdata), void (*done)(void *userdata), void *userdata);
+/* Wait for every job still running and call its @done: before what they use goes away. */
+void loop_drain_jobs(Loop *loop);

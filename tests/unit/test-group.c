@@ -41,7 +41,7 @@ static void test_quarantine(void) {
         CHECK_EQ_INT(g->n_members, 1); /* read from sysfs */
         kernel_fake.still_held = 1;
         changes = 0;
-        group_release(g);
+        group_release(g, NULL, 0, NULL);
         CHECK(broker_find_group(b, 1) == g);
         CHECK_EQ_INT(g->state, GROUP_QUARANTINED);
         CHECK_EQ_INT(changes, 1); /* a restart must find the quarantine */
@@ -75,11 +75,11 @@ static void test_reset_and_ledger(void) {
         Broker *b = test_broker_new(fs.root, NULL, NULL);
 
         kernel_fake.resettable = false;
-        group_release(take(b, 1));
+        group_release(take(b, 1), NULL, 0, NULL);
         CHECK(ledger_find(&b->ledger, 1) && ledger_find(&b->ledger, 1)->uid == 1000);
         kernel_fake.resettable = true;
         kernel_fake.resets = 0;
-        group_release(take(b, 1));
+        group_release(take(b, 1), NULL, 0, NULL);
         CHECK_EQ_INT(kernel_fake.resets, 1);
         CHECK(ledger_find(&b->ledger, 1) == NULL);
         kernel_fake.resettable = false;
