@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,3 +147,24 @@ int policy_load_files(Policy *ret, char **files, size_t n_files, const PolicyRes
         *ret = p;
         return 0;
 }
+
+/* Names through NSS (getpwnam, getgrnam), as the daemon and the CLI resolve them. */
+static int nss_user(const char *name, uid_t *ret) {
+        struct passwd *pw = getpwnam(name);
+
+        if (!pw)
+                return -ENOENT;
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+static int nss_group(const char *name, gid_t *ret) {
+        struct group *gr = getgrnam(name);
+
+        if (!gr)
+                return -ENOENT;
+        *ret = gr->gr_gid;
+        return 0;
+}
+
+const PolicyResolver policy_nss_resolver = { .user = nss_user, .group = nss_group };
