@@ -43,7 +43,7 @@ hold 0000:02:01.0
 grep -q '^0000:02:02.0 e1000e$' /run/vfio-broker/managed || { cat /run/vfio-broker/managed; fail "the e1000e is not recorded"; }
 kill "$HOLDER"
 # Given back, the e1000e makes the group not viable again: the edu is listed unavailable.
-wait_state 0000:02:01.0 unavailable 3000 >/dev/null
+wait_state 0000:02:01.0 unavailable 10000 >/dev/null # (after its resets: the e1000e's take a few seconds under TCG)
 [ "$(driver 0000:02:02.0)" = e1000e ] || fail "the e1000e is on $(driver 0000:02:02.0) after the lease, not e1000e"
 record_empty || fail "the record still names the e1000e"
 
