@@ -243,6 +243,8 @@ static int group_settle(Group *g, int *closing, size_t n_closing) {
         }
         *j = (GroupJob) { .group = g, .closing = closing, .n_closing = n_closing };
         j->by_bus = members_by_bus(g, &slow);
+        /* Out of the lease's domain here: the lease frees it once this returns, the job may still run. */
+        kernel_group_leave_domain(g->kernel);
         if (slow && loop_run_job(g->broker->loop, job_work, job_done, j) >= 0) {
                 g->job = j;
                 if (g->state == GROUP_LEASED) { /* a quarantined one stays so while it is asked again */

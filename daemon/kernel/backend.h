@@ -145,6 +145,12 @@ int kernel_group_take(const KernelBackend *b, KernelDomain *d, int number, Kerne
  * of its domain from the first call on.
  */
 int kernel_group_detach(KernelGroup *g);
+/*
+ * The bookkeeping part of a detach alone: the group counts as out of its
+ * domain, which may then be freed.  On the loop, before a detach runs
+ * anywhere else.
+ */
+void kernel_group_leave_domain(KernelGroup *g);
 
 /*
  * Before a detach: close the group's own files of its devices (iommufd's

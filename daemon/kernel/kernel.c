@@ -221,13 +221,17 @@ int kernel_group_take(const KernelBackend *b, KernelDomain *d, int number, Kerne
         return 0;
 }
 
-int kernel_group_detach(KernelGroup *g) {
-        int r;
-
+void kernel_group_leave_domain(KernelGroup *g) {
         if (g->domain) {
                 g->domain->n_groups--;
                 g->domain = NULL;
         }
+}
+
+int kernel_group_detach(KernelGroup *g) {
+        int r;
+
+        kernel_group_leave_domain(g);
         r = g->backend->group_unset_domain(g);
         return r == -EBUSY ? KERNEL_E_STILL_HELD : r;
 }
