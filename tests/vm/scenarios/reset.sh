@@ -65,11 +65,13 @@ done
 wait "$run" || fail "the run of the virtio-rng"
 echo "reset: the resets cost a lease ${cost} ms; ${lists} listings through one, the longest ${longest} ms (${alone} ms alone)"
 # A listing held up by a release's resets waits most of their cost; one served beside them about as long as alone.
-if [ "$cost" -ge 200 ]; then
+# Judged only where the resets cost well over what a listing alone takes (not under ASan, whose
+# client and broker are slow and noisy enough to hide them).
+if [ "$cost" -ge 200 ] && [ "$cost" -ge $((2 * alone)) ]; then
 	[ "$longest" -lt $((alone + cost / 2)) ] ||
 		fail "a listing took ${longest} ms (${alone} ms alone) beside resets costing ${cost} ms: they ran on the loop"
 else
-	echo "reset: the resets cost only ${cost} ms here: too little to tell; not judged"
+	echo "reset: the resets cost ${cost} ms, a listing alone ${alone} ms: too close to tell; not judged"
 fi
 
 # Reset: another uid may have it (ResetRequired=yes holds back only what could not be reset).
