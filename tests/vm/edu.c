@@ -9,6 +9,7 @@
 #include <linux/vfio.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -275,4 +276,17 @@ int edu_group_path(const char *bdf, char *ret, size_t size) {
         target[n] = 0;
         snprintf(ret, size, "/dev/vfio/%s", basename(target));
         return 0;
+}
+
+int edu_find_fd(const char *fds, const char *name) {
+        size_t len = strlen(name);
+
+        for (const char *p = fds; p && *p;) {
+                const char *end = strchr(p, ' ');
+
+                if (strncmp(p, name, len) == 0 && p[len] == '=')
+                        return atoi(p + len + 1);
+                p = end ? end + 1 : NULL;
+        }
+        return -1;
 }

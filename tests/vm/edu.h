@@ -45,3 +45,6 @@ int edu_dma_roundtrip_ioas(Edu *edu, int iommufd, uint32_t ioas_id, int irq_fd, 
 
 /* The byte edu_dma_roundtrip() expects at @i of the buffer for @seed. */
 uint8_t edu_pattern(uint8_t seed, size_t i);
+
+/* The fd (or number) named @name in a $VFIO_BROKER_FDS text ("container=3 device:BDF=4 ..."), or -1. */
+int edu_find_fd(const char *fds, const char *name);

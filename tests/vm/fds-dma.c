@@ -13,20 +13,6 @@
 
 #include "edu.h"
 
-/* The fd named @name in $VFIO_BROKER_FDS, or -1. */
-static int find_fd(const char *fds, const char *name) {
-        size_t len = strlen(name);
-
-        for (const char *p = fds; p && *p;) {
-                const char *end = strchr(p, ' ');
-
-                if (strncmp(p, name, len) == 0 && p[len] == '=')
-                        return atoi(p + len + 1);
-                p = end ? end + 1 : NULL;
-        }
-        return -1;
-}
-
 int main(int argc, char **argv) {
         const char *fds = getenv("VFIO_BROKER_FDS");
         char name[64];
@@ -38,18 +24,18 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         printf("fds-dma: VFIO_BROKER_FDS=%s\n", fds);
-        container = find_fd(fds, "container");
-        iommufd = find_fd(fds, "iommufd");
-        ioas = find_fd(fds, "ioas");
+        container = edu_find_fd(fds, "container");
+        iommufd = edu_find_fd(fds, "iommufd");
+        ioas = edu_find_fd(fds, "ioas");
         snprintf(name, sizeof(name), "device:%s", argv[1]);
-        device = find_fd(fds, name);
+        device = edu_find_fd(fds, name);
         snprintf(name, sizeof(name), "msi:%s:0", argv[1]);
-        irq = find_fd(fds, name);
+        irq = edu_find_fd(fds, name);
         if (irq < 0) {
                 snprintf(name, sizeof(name), "intx:%s:0", argv[1]);
-                irq = find_fd(fds, name);
+                irq = edu_find_fd(fds, name);
                 snprintf(name, sizeof(name), "unmask:%s:0", argv[1]);
-                unmask = find_fd(fds, name);
+                unmask = edu_find_fd(fds, name);
         }
         if ((container < 0) == (iommufd < 0) || (iommufd >= 0 && ioas <= 0) || device < 0 || irq < 0) {
                 fprintf(stderr, "fds-dma: VFIO_BROKER_FDS lacks the container (or iommufd and ioas), device or irq fd\n");

@@ -87,21 +87,6 @@ static int expect_refused(const char *what, int r) {
         return 0;
 }
 
-/* The fd named @name in $VFIO_BROKER_FDS, or -1. */
-static int env_fd(const char *name) {
-        const char *fds = getenv("VFIO_BROKER_FDS");
-        size_t len = strlen(name);
-
-        for (const char *p = fds; p && *p;) {
-                const char *end = strchr(p, ' ');
-
-                if (strncmp(p, name, len) == 0 && p[len] == '=')
-                        return atoi(p + len + 1);
-                p = end ? end + 1 : NULL;
-        }
-        return -1;
-}
-
 /* Bind @device to @iommufd, attach it to a new IOAS, DMA through it with MSI. */
 static int bind_attach_dma(int iommufd, int device, const char *bdf) {
         struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
@@ -136,8 +121,8 @@ static int unbound_from_env(const char *bdf) {
         int iommufd, device;
 
         snprintf(name, sizeof(name), "device:%s", bdf);
-        iommufd = env_fd("iommufd");
-        device = env_fd(name);
+        iommufd = edu_find_fd(getenv("VFIO_BROKER_FDS"), "iommufd");
+        device = edu_find_fd(getenv("VFIO_BROKER_FDS"), name);
         if (iommufd < 0 || device < 0)
                 return fail("VFIO_BROKER_FDS lacks iommufd= or the device", ENOENT);
         if (expect_refused("VFIO_DEVICE_GET_INFO on the lease's cdev",
