@@ -173,28 +173,67 @@ KernelMode lease_mode(const Lease *l) {
         return kernel_domain_mode(l->domain);
 }
 
+/*
+ * The other leases of @l's process that set a MemlockLimit: the largest, and
+ * one of them in *@ret_any (it knows the limit from before the first).
+ */
+static uint64_t memlock_of_others(Lease *l, Lease **ret_any) {
+        uint64_t most = 0;
+        Connection *c;
+
+        if (ret_any)
+                *ret_any = NULL;
+        LIST_FOREACH(c, &l->broker->connections, link) {
+                Lease *o;
+
+                if (c->pid != l->pid)
+                        continue;
+                LIST_FOREACH(o, &c->leases, link)
+                        if (o != l && o->memlock > 0) {
+                                most = o->memlock > most ? o->memlock : most;
+                                if (ret_any)
+                                        *ret_any = o;
+                        }
+        }
+        return most;
+}
+
+/*
+ * The rule: while a process holds leases with a MemlockLimit, its
+ * RLIMIT_MEMLOCK is the largest of theirs; when the last of them ends, it gets
+ * back what it had before the first.  So the first lease's end never takes
+ * the budget of a second that is still held.
+ */
 int lease_apply_memlock(Lease *l, uint64_t limit) {
-        struct rlimit want = { .rlim_cur = limit, .rlim_max = limit }, old;
+        struct rlimit want, old;
+        Lease *any;
+        uint64_t others;
 
         if (l->memlock == limit)
                 return 0;
-        if (prlimit(l->pid, RLIMIT_MEMLOCK, &want, l->memlock ? NULL : &old) < 0)
+        others = memlock_of_others(l, &any);
+        want.rlim_cur = want.rlim_max = limit > others ? limit : others;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &want, &old) < 0)
                 return -errno;
         if (!l->memlock)
-                l->saved_memlock = old;
+                l->saved_memlock = any ? any->saved_memlock : old;
         l->memlock = limit;
         return 0;
 }
 
 static void lease_restore_memlock(Lease *l) {
         Connection *c = l->connection;
+        struct rlimit back;
+        uint64_t others;
 
         if (!l->memlock)
                 return;
         /* Only while the process the pidfd pins still lives: its pid cannot have been reused. */
         if (!c || !pidfd_alive(c->pidfd))
                 return;
-        if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->saved_memlock, NULL) < 0)
+        others = memlock_of_others(l, NULL);
+        back = others ? (struct rlimit) { .rlim_cur = others, .rlim_max = others } : l->saved_memlock;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &back, NULL) < 0)
                 log_warning("lease %llu: restoring RLIMIT_MEMLOCK of pid %u: %s", (unsigned long long) l->id,
                             (unsigned) l->pid, strerror(errno));
 }
