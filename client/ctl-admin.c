@@ -11,6 +11,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "common/util.h"
+
 #define BUS_NAME "org.vfiobroker1"
 #define BUS_PATH "/org/vfiobroker1"
 #define BUS_INTERFACE "org.vfiobroker1.Manager"
@@ -125,7 +127,52 @@ static int read_list(sd_bus_message *m, char type, char *buf, size_t size) {
         return sd_bus_message_exit_container(m);
 }
 
+/* The leases the broker wants back, as "ID STEP" lines for lookup; "" from a broker that has no ListRecalls. */
+static char *read_recalls(sd_bus *bus) {
+        sd_bus_message *reply = NULL;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListRecalls", NULL, &reply, "");
+        f = open_memstream(&text, &size);
+        if (!f) {
+                sd_bus_message_unref(reply);
+                return NULL;
+        }
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(tsst)");
+        while (r >= 0) {
+                const char *step, *why;
+                uint64_t id, since;
+
+                r = sd_bus_message_read(reply, "(tsst)", &id, &step, &why, &since);
+                if (r <= 0)
+                        break;
+                fprintf(f, " %" PRIu64 " recalled:%s\n", id, step);
+        }
+        fclose(f);
+        sd_bus_message_unref(reply);
+        return text;
+}
+
+/* What read_recalls() says of lease @id: "recalled:STEP", or "held". */
+static const char *lease_state(const char *recalls, uint64_t id, char *buf, size_t size) {
+        char key[32];
+        const char *p;
+
+        snprintf(key, sizeof(key), " %" PRIu64 " ", id);
+        p = recalls ? strstr(recalls, key) : NULL;
+        if (!p)
+                return "held";
+        p += strlen(key);
+        snprintf(buf, size, "%.*s", (int) strcspn(p, "\n"), p);
+        return buf;
+}
+
 int cmd_leases(int argc, char **argv) {
+        _cleanup_free_ char *recalls = NULL;
         sd_bus_message *reply;
         sd_bus *bus;
         int r;
@@ -140,10 +187,12 @@ int cmd_leases(int argc, char **argv) {
                 sd_bus_flush_close_unref(bus);
                 return EXIT_BROKER;
         }
-        printf("%-6s %-6s %-7s %-20s %-24s %-8s %s\n", "LEASE", "UID", "PID", "SINCE", "CGROUP", "GROUPS", "DEVICES");
+        recalls = read_recalls(bus);
+        printf("%-6s %-6s %-7s %-20s %-24s %-8s %-18s %s\n", "LEASE", "UID", "PID", "SINCE", "CGROUP", "GROUPS", "STATE",
+               "DEVICES");
         r = sd_bus_message_enter_container(reply, 'a', "(tuusauast)");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "tuusauast")) > 0) {
-                char groups[128], devices[512];
+                char groups[128], devices[512], state[64];
                 uint32_t uid, pid;
                 uint64_t id, since;
                 const char *cgroup;
@@ -161,7 +210,8 @@ int cmd_leases(int argc, char **argv) {
                         break;
                 printf("%-6" PRIu64 " %-6" PRIu32 " %-7" PRIu32, id, uid, pid);
                 print_since(since);
-                printf(" %-24s %-8s %s\n", *cgroup ? cgroup : "-", groups, devices);
+                printf(" %-24s %-8s %-18s %s\n", *cgroup ? cgroup : "-", groups,
+                       lease_state(recalls, id, state, sizeof(state)), devices);
         }
         sd_bus_message_unref(reply);
         sd_bus_flush_close_unref(bus);
@@ -191,14 +241,14 @@ static int call_and_say(const char *method, bool with_id, uint64_t id, const cha
 
 int cmd_release_lease(int argc, char **argv) {
         unsigned long long id;
-        char done[64];
+        char done[96];
         char *end;
 
         if (argc != 2 || (errno = 0, id = strtoull(argv[1], &end, 10), errno || *end || end == argv[1] || id == 0)) {
                 fprintf(stderr, "vfio-brokerctl: release-lease takes one lease id (a positive number)\n");
                 return EXIT_FAILURE;
         }
-        snprintf(done, sizeof(done), "lease %llu released", id);
+        snprintf(done, sizeof(done), "lease %llu recalled: its holder has the policy's grace to release it", id);
         return call_and_say("ReleaseLease", true, id, done);
 }
 

@@ -22,9 +22,14 @@ typedef struct Arena {
         size_t size, used;
 } Arena;
 
+/* Events that came while a call waited for its reply, for vfio_broker_next_event(); the oldest go first when full. */
+#define EVENT_QUEUE 32
+
 struct vfio_broker {
         int fd;
         uint64_t next_id;
+        struct vfio_broker_event events[EVENT_QUEUE];
+        size_t first_event, n_events;
         char error[512];
         uint8_t *buf;                   /* for replies, VFIO_BROKER_MAX_MESSAGE bytes, from the first call on */
         Arena arena;
@@ -149,6 +154,36 @@ static int pending_error(vfio_broker *b) {
         return e;
 }
 
+/* @reply as an event into *@ret: 0, or -EBADMSG if it is not a well-formed one. */
+static int event_from_reply(const Reply *reply, size_t n_fds, struct vfio_broker_event *ret) {
+        const Vfiobroker__LeaseEvent *e = reply->lease_event;
+
+        if (reply->id != 0 || reply->error || reply->result_case != VFIOBROKER__REPLY__RESULT_LEASE_EVENT || n_fds != 0 ||
+            reply->n_fds != 0 || e->lease_id == 0 || strlen(e->reason) >= sizeof(ret->reason) ||
+            (e->kind != VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED && e->kind != VFIOBROKER__LEASE_EVENT_KIND__LEASE_ENDED))
+                return -EBADMSG;
+        *ret = (struct vfio_broker_event) {
+                .kind = e->kind == VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED ? VFIO_BROKER_EVENT_RECALLED
+                                                                                : VFIO_BROKER_EVENT_LEASE_ENDED,
+                .lease_id = e->lease_id,
+                .grace_ms = e->kind == VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED ? e->grace_ms : 0,
+        };
+        string_copy(ret->reason, sizeof(ret->reason), e->reason);
+        return 0;
+}
+
+static bool is_event(const Reply *reply) {
+        return reply->id == 0 && !reply->error && reply->result_case == VFIOBROKER__REPLY__RESULT_LEASE_EVENT;
+}
+
+static void queue_event(vfio_broker *b, const struct vfio_broker_event *e) {
+        if (b->n_events == EVENT_QUEUE) {
+                b->first_event = (b->first_event + 1) % EVENT_QUEUE;
+                b->n_events--;
+        }
+        b->events[(b->first_event + b->n_events++) % EVENT_QUEUE] = *e;
+}
+
 /*
  * Send @req, wait for its reply, which must carry the result @want.  On
  * success *ret holds the reply and @fds the fds that came with it, one per
@@ -178,20 +213,35 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
                 return -ENOMEM;
         if (!fds)
                 fds = local_fds;
-        do
-                n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
-        while (n == -EINTR);
-        if (n == -ECONNRESET) {
-                /* The kernel reports the hang-up before what the broker queued ahead of it. */
-                int e = pending_error(b);
-                return e < 0 ? e : (int) n;
-        }
-        if (n == 0)
-                return -ECONNRESET;
-        if (n < 0)
-                return (int) n;
+        for (;;) {
+                struct vfio_broker_event event;
 
-        reply = decode(b, (size_t) n);
+                do
+                        n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+                while (n == -EINTR);
+                if (n == -ECONNRESET) {
+                        /* The kernel reports the hang-up before what the broker queued ahead of it. */
+                        int e = pending_error(b);
+                        return e < 0 ? e : (int) n;
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                if (n < 0)
+                        return (int) n;
+
+                reply = decode(b, (size_t) n);
+                if (!reply || !is_event(reply))
+                        break;
+                /* An event the broker sent meanwhile: kept for vfio_broker_next_event(); the reply is still to come. */
+                r = event_from_reply(reply, n_fds, &event);
+                close_many(fds, n_fds);
+                reply_free(b, reply);
+                if (r < 0) {
+                        snprintf(b->error, sizeof(b->error), "the broker sent a malformed event");
+                        return r;
+                }
+                queue_event(b, &event);
+        }
         /* id 0: an error the broker sent on its own before hanging up */
         if (!reply || (reply->id != req->id && !(reply->id == 0 && reply->error)) || reply->n_fds != n_fds ||
             (!reply->error && reply->result_case != want)) {
@@ -225,6 +275,7 @@ int vfio_broker_hello(vfio_broker *b, const char *client_name) {
 
         hello.protocol_version = VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1;
         hello.client_name = (char *) (client_name ? client_name : "");
+        hello.events = true; /* queued while a call waits: vfio_broker_next_event() */
         req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
         req.hello = &hello;
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_HELLO, &reply, NULL, NULL);
@@ -477,6 +528,58 @@ int vfio_broker_release(vfio_broker *b, uint64_t lease_id) {
                 return r;
         r = reply->release->quarantined ? 1 : 0;
         reply_free(b, reply);
+        return r;
+}
+
+int vfio_broker_fd(const vfio_broker *b) {
+        return b ? b->fd : -EINVAL;
+}
+
+int vfio_broker_next_event(vfio_broker *b, struct vfio_broker_event *ret) {
+        struct pollfd p = { .events = POLLIN };
+        int fds[VFIO_BROKER_MAX_FDS];
+        size_t n_fds = 0;
+        Reply *reply;
+        ssize_t n;
+        int r;
+
+        if (!b || !ret)
+                return -EINVAL;
+        if (b->n_events > 0) {
+                *ret = b->events[b->first_event];
+                b->first_event = (b->first_event + 1) % EVENT_QUEUE;
+                b->n_events--;
+                return 1;
+        }
+        p.fd = b->fd;
+        r = poll(&p, 1, 0);
+        if (r < 0)
+                return -errno;
+        if (r == 0)
+                return 0;
+        if (!recv_buffer(b))
+                return -ENOMEM;
+        n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+        if (n == -EAGAIN || n == -EINTR)
+                return 0;
+        if (n == 0)
+                return -ECONNRESET;
+        if (n < 0)
+                return (int) n;
+        reply = decode(b, (size_t) n);
+        close_many(fds, n_fds);
+        if (reply && reply->id == 0 && reply->error) {
+                /* The broker's last word before hanging up (a limit, a deadline). */
+                string_copy(b->error, sizeof(b->error), reply->error->message);
+                r = reply->error->errno_value > 0 && reply->error->errno_value < 4096 ? -reply->error->errno_value : -EIO;
+        } else if (reply && is_event(reply) && event_from_reply(reply, n_fds, ret) == 0)
+                r = 1;
+        else {
+                snprintf(b->error, sizeof(b->error), "the broker sent a packet that is not an event while no call waited");
+                r = -EBADMSG;
+        }
+        if (reply)
+                reply_free(b, reply);
         return r;
 }
 

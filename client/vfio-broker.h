@@ -67,6 +67,34 @@ enum vfio_broker_device_state {
         VFIO_BROKER_DEVICE_QUARANTINED = 3,
         VFIO_BROKER_DEVICE_UNAVAILABLE = 4,
         VFIO_BROKER_DEVICE_RESETTING = 5,       /* its lease ended; the broker is resetting it */
+        VFIO_BROKER_DEVICE_RECALLED = 6,        /* leased, and the broker wants it back (since 0.3) */
+};
+
+/* What an event says (vfio_broker_next_event()). */
+enum vfio_broker_event_kind {
+        VFIO_BROKER_EVENT_RECALLED = 1,         /* release the lease within grace_ms */
+        VFIO_BROKER_EVENT_LEASE_ENDED = 2,      /* the broker ended the lease */
+};
+
+/**
+ * struct vfio_broker_event - something the broker says unasked
+ * @kind: VFIO_BROKER_EVENT_RECALLED: an administrator (release-lease) or the
+ *        kernel (an unbind or hot-unplug of a device of the lease) wants it
+ *        back: close its fds and vfio_broker_release() it within @grace_ms,
+ *        after which the broker escalates as its policy says (by default
+ *        SIGTERM, then SIGKILL two seconds later, to every process of the
+ *        lease's uid that holds one of its files).
+ *        VFIO_BROKER_EVENT_LEASE_ENDED: the broker ended the lease; its fds
+ *        are no longer anyone's lease (the groups wait in quarantine for them).
+ * @lease_id: the lease
+ * @grace_ms: RECALLED: the time left to release it
+ * @reason: who asked and why, for a person
+ */
+struct vfio_broker_event {
+        enum vfio_broker_event_kind kind;
+        uint64_t lease_id;
+        uint32_t grace_ms;
+        char reason[256];
 };
 
 /**
@@ -344,6 +372,33 @@ vfio_broker_lease *vfio_broker_lease_free(vfio_broker_lease *l);
  * quarantine them, -ENOENT for an unknown lease, or -errno.
  */
 int vfio_broker_release(vfio_broker *b, uint64_t lease_id);
+
+/**
+ * vfio_broker_fd() - the connection's socket, to poll for events
+ * @b: the handle
+ *
+ * Readable (POLLIN) when the broker sent something unasked; then call
+ * vfio_broker_next_event().  Do not read or write it otherwise.  Events that
+ * arrive while a call waits for its reply are kept in the handle, so also
+ * call vfio_broker_next_event() after each call before polling again.
+ *
+ * Return: the fd, or -EINVAL.
+ */
+int vfio_broker_fd(const vfio_broker *b);
+
+/**
+ * vfio_broker_next_event() - the next event the broker sent, without waiting
+ * @b: the handle
+ * @ret: the event
+ *
+ * Events come after vfio_broker_hello() (which asks for them); the handle
+ * keeps the last 32 that arrived during calls.
+ *
+ * Return: 1 with *@ret set; 0 when there is none now; -ECONNRESET when the
+ * broker hung up (or its error, with vfio_broker_error_message()); -EBADMSG
+ * for a packet that is not a well-formed event.
+ */
+int vfio_broker_next_event(vfio_broker *b, struct vfio_broker_event *ret);
 
 /**
  * vfio_broker_device_info() - regions and interrupts as VFIO reports them

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,10 +40,11 @@ static const char *const state_names[] = {
         [VFIO_BROKER_DEVICE_QUARANTINED] = "quarantined",
         [VFIO_BROKER_DEVICE_UNAVAILABLE] = "unavailable",
         [VFIO_BROKER_DEVICE_RESETTING] = "resetting",
+        [VFIO_BROKER_DEVICE_RECALLED] = "recalled",
 };
 
 static const char *state_name(enum vfio_broker_device_state s) {
-        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_RESETTING ? state_names[s] : "?";
+        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_RECALLED ? state_names[s] : "?";
 }
 
 static void usage(FILE *f) {
@@ -50,13 +52,16 @@ static void usage(FILE *f) {
                 "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n\n"
                 "  list [--json]                       devices the broker knows, and their state\n"
                 "  info BDF                            regions and interrupts as VFIO reports them\n"
-                "  run [--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... BDF... -- COMMAND [ARG...]\n"
+                "  run [--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... [--recall-signal SIG|none]\n"
+                "      BDF... -- COMMAND [ARG...]\n"
                 "                                      acquire the devices, run COMMAND with their fds,\n"
                 "                                      release when it exits; TYPE is intx, msi, msix,\n"
                 "                                      err or req.  COMMAND finds its fds in\n"
                 "                                      $VFIO_BROKER_FDS.  --iommufd: an iommufd and\n"
                 "                                      bound cdevs; --vmm: unbound cdevs for a VMM,\n"
-                "                                      with $VFIO_BROKER_QEMU_ARGS\n"
+                "                                      with $VFIO_BROKER_QEMU_ARGS.  When the broker\n"
+                "                                      recalls the lease, COMMAND gets SIGTERM (or\n"
+                "                                      --recall-signal SIG; none: no signal)\n"
                 "  policy check FILE...                validate policy files and summarise them\n"
                 "  policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
                 "                 [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n"
@@ -64,9 +69,11 @@ static void usage(FILE *f) {
                 "                                      behind it; touches no device\n"
                 "  status                              counts of connections, leases and groups\n"
                 "  leases                              every lease: id, uid, pid, since, cgroup, groups,\n"
+                "                                      state (held, recalled:asked, recalled:sigterm),\n"
                 "                                      devices (root or group vfio-broker-admin)\n"
-                "  release-lease ID                    signal the holder's REQ eventfd and end the\n"
-                "                                      lease; groups stay quarantined while its fds live\n"
+                "  release-lease ID                    recall the lease: its holder is told (an event, its\n"
+                "                                      REQ eventfd) and has RecallGraceSec to release it,\n"
+                "                                      then SIGTERM and SIGKILL (RecallEscalation=kill)\n"
                 "  reload                              reload the policy (as SIGHUP)\n\n"
                 "status, leases, release-lease and reload use the D-Bus admin API on the system bus.\n"
                 "The socket defaults to $VFIO_BROKER_SOCKET, else %s.\n"
@@ -117,7 +124,8 @@ static json_object *device_json(const struct vfio_broker_device *d) {
         json_object_object_add(o, "resettable", json_object_new_boolean(d->resettable));
         json_object_object_add(o, "reset", json_object_new_string(d->reset));
         json_object_object_add(o, "noiommu", json_object_new_boolean(d->noiommu));
-        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_QUARANTINED) {
+        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_RECALLED ||
+            d->state == VFIO_BROKER_DEVICE_QUARANTINED) {
                 json_object_object_add(o, "lease_id", json_object_new_uint64(d->lease_id));
                 json_object_object_add(o, "holder_uid", json_object_new_int64(d->holder_uid));
         }
@@ -166,7 +174,8 @@ static int cmd_list(int argc, char **argv) {
                         const struct vfio_broker_device *d = &devices[i];
                         char detail[300] = "";
 
-                        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_QUARANTINED)
+                        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_RECALLED ||
+                            d->state == VFIO_BROKER_DEVICE_QUARANTINED)
                                 snprintf(detail, sizeof(detail), "lease %llu, uid %u",
                                          (unsigned long long) d->lease_id, d->holder_uid);
                         else
@@ -355,6 +364,91 @@ static int run_child(const vfio_broker_lease *l, char **command) {
         _exit(127);
 }
 
+/* --recall-signal: a signal by name (TERM, SIGTERM) or number, or 0 for "none". */
+static int parse_signal(const char *s, int *ret) {
+        static const struct {
+                const char *name;
+                int signo;
+        } names[] = {
+                { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
+                { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT }, { "PWR", SIGPWR },
+        };
+        char *end;
+        long n;
+
+        if (strcmp(s, "none") == 0) {
+                *ret = 0;
+                return 0;
+        }
+        if (strncmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(s, names[i].name) == 0) {
+                        *ret = names[i].signo;
+                        return 0;
+                }
+        errno = 0;
+        n = strtol(s, &end, 10);
+        if (errno || end == s || *end || n < 1 || n > SIGRTMAX)
+                return -EINVAL;
+        *ret = (int) n;
+        return 0;
+}
+
+/*
+ * Wait for COMMAND (@pid), and meanwhile hear the broker: a recall of the
+ * lease becomes @recall_signal to COMMAND (0: only a message).  True when the
+ * broker ended the lease itself.
+ */
+static bool run_wait(vfio_broker *b, uint64_t lease_id, pid_t pid, int recall_signal, int *ret_status) {
+        struct pollfd p[2] = {
+                { .fd = (int) syscall(SYS_pidfd_open, pid, 0), .events = POLLIN },
+                { .fd = vfio_broker_fd(b), .events = POLLIN },
+        };
+        bool ended = false;
+
+        while (p[0].fd >= 0) {
+                struct vfio_broker_event e;
+                int r;
+
+                while (p[1].fd >= 0 && (r = vfio_broker_next_event(b, &e)) != 0) {
+                        if (r < 0) {
+                                fprintf(stderr, "vfio-brokerctl: the broker connection is gone (%s); waiting for COMMAND\n",
+                                        *vfio_broker_error_message(b) ? vfio_broker_error_message(b) : strerror(-r));
+                                p[1].fd = -1;
+                                ended = true;
+                        } else if (e.lease_id == lease_id && e.kind == VFIO_BROKER_EVENT_RECALLED) {
+                                const char *abbrev = recall_signal ? sigabbrev_np(recall_signal) : NULL;
+
+                                fprintf(stderr, "vfio-brokerctl: the broker wants lease %" PRIu64 " back (%s): %s%s%s; "
+                                        "it escalates in %u ms\n", lease_id, e.reason,
+                                        recall_signal ? "SIG" : "COMMAND is not signalled (--recall-signal none)",
+                                        abbrev ? abbrev : "", recall_signal ? " to COMMAND" : "", e.grace_ms);
+                                if (recall_signal && kill(pid, recall_signal) < 0)
+                                        perror("vfio-brokerctl: kill");
+                        } else if (e.lease_id == lease_id && e.kind == VFIO_BROKER_EVENT_LEASE_ENDED) {
+                                fprintf(stderr, "vfio-brokerctl: the broker ended lease %" PRIu64 " (%s)\n", lease_id,
+                                        e.reason);
+                                ended = true;
+                        }
+                }
+                if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                        perror("vfio-brokerctl: poll");
+                        break;
+                }
+                if (p[0].revents)
+                        break;
+        }
+        safe_close(p[0].fd);
+        while (waitpid(pid, ret_status, 0) < 0)
+                if (errno != EINTR) {
+                        perror("vfio-brokerctl: waitpid");
+                        *ret_status = EXIT_BROKER << 8;
+                        break;
+                }
+        return ended;
+}
+
 static int cmd_run(int argc, char **argv) {
         struct vfio_broker_device_request devices[16] = {};
         struct vfio_broker_irq_request irqs[16][5];
@@ -364,11 +458,20 @@ static int cmd_run(int argc, char **argv) {
         enum vfio_broker_backend backend = VFIO_BROKER_BACKEND_LEGACY;
         vfio_broker_lease *lease = NULL;
         vfio_broker *b = NULL;
+        int i, r, status, recall_signal = SIGTERM;
         uint64_t lease_id;
-        int i, r, status;
+        bool ended;
         pid_t pid;
 
         for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+                if (strcmp(argv[i], "--recall-signal") == 0 && i + 1 < argc) {
+                        if (parse_signal(argv[++i], &recall_signal) < 0) {
+                                fprintf(stderr, "vfio-brokerctl: bad --recall-signal \"%s\": expected a signal name "
+                                        "(TERM, USR1, ...), a number or none\n", argv[i]);
+                                return EXIT_FAILURE;
+                        }
+                        continue;
+                }
                 if (strcmp(argv[i], "--iommufd") == 0 || strcmp(argv[i], "--vmm") == 0) {
                         enum vfio_broker_backend want = argv[i][2] == 'i' ? VFIO_BROKER_BACKEND_IOMMUFD
                                                                           : VFIO_BROKER_BACKEND_VMM;
@@ -439,12 +542,8 @@ static int cmd_run(int argc, char **argv) {
         /* Only COMMAND holds the fds now: the group is free as soon as it lets go. */
         lease_id = vfio_broker_lease_id(lease);
         lease = vfio_broker_lease_free(lease);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR) {
-                        perror("vfio-brokerctl: waitpid");
-                        return EXIT_BROKER;
-                }
-        r = vfio_broker_release(b, lease_id);
+        ended = run_wait(b, lease_id, pid, recall_signal, &status);
+        r = ended ? 0 : vfio_broker_release(b, lease_id);
         vfio_broker_disconnect(b);
         if (r == 1)
                 fprintf(stderr, "vfio-brokerctl: a device fd is still open elsewhere: the broker quarantined the group\n");

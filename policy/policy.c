@@ -46,7 +46,7 @@ static int fail(Parser *ps, unsigned line, const char *fmt, ...) {
 }
 
 void policy_init(Policy *p) {
-        *p = (Policy) { .reset_required = true };
+        *p = (Policy) { .reset_required = true, .recall_grace_sec = POLICY_DEFAULT_RECALL_GRACE_SEC, .recall_escalate = true };
 }
 
 static void free_strv(char **v, size_t n) {
@@ -279,6 +279,8 @@ static int broker_key(Parser *ps, const char *key, const char *value) {
         bool *fields[] = { &ps->policy->allow_unsafe_interrupts, &ps->policy->allow_noiommu,
                            &ps->policy->reset_required };
 
+        static const char *const recall_keys[] = { "RecallGraceSec", "RecallEscalation" };
+
         for (unsigned i = 0; i < 3; i++) {
                 if (strcmp(key, keys[i]) != 0)
                         continue;
@@ -287,6 +289,28 @@ static int broker_key(Parser *ps, const char *key, const char *value) {
                 ps->seen |= 1u << i;
                 if (parse_bool(value, fields[i]) < 0)
                         return fail(ps, ps->line, "%s=%s: expected yes or no", key, value);
+                return 1;
+        }
+        for (unsigned i = 0; i < 2; i++) {
+                if (strcmp(key, recall_keys[i]) != 0)
+                        continue;
+                if (SEEN(ps, 3 + i))
+                        return fail(ps, ps->line, "%s set twice in [Broker]", key);
+                ps->seen |= 1u << (3 + i);
+                if (i == 0) {
+                        char *end;
+                        unsigned long n;
+
+                        errno = 0;
+                        n = strtoul(value, &end, 10);
+                        if (errno || end == value || *end || value[0] == '-' || n > POLICY_MAX_RECALL_GRACE_SEC)
+                                return fail(ps, ps->line, "RecallGraceSec=%s: expected whole seconds from 0 to %u", value,
+                                            POLICY_MAX_RECALL_GRACE_SEC);
+                        ps->policy->recall_grace_sec = (unsigned) n;
+                } else if (strcmp(value, "kill") == 0 || strcmp(value, "none") == 0)
+                        ps->policy->recall_escalate = value[0] == 'k';
+                else
+                        return fail(ps, ps->line, "RecallEscalation=%s: expected kill (SIGTERM, then SIGKILL) or none", value);
                 return 1;
         }
         return fail(ps, ps->line, "unknown key %s in [Broker]", key);

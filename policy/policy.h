@@ -87,10 +87,17 @@ typedef struct Grant {
         unsigned backend_mask;          /* POLICY_BACKEND_* */
 } Grant;
 
+#define POLICY_DEFAULT_RECALL_GRACE_SEC 5
+#define POLICY_MAX_RECALL_GRACE_SEC 3600
+/* After the SIGTERM of an escalation, the holders' time to exit before SIGKILL. */
+#define POLICY_RECALL_KILL_SEC 2
+
 typedef struct Policy {
         bool allow_unsafe_interrupts;
         bool allow_noiommu;
         bool reset_required;
+        unsigned recall_grace_sec;      /* a recalled lease's time to be released before the escalation */
+        bool recall_escalate;           /* RecallEscalation=kill (SIGTERM, then SIGKILL); false: none */
         Pool *pools;
         size_t n_pools;
         Grant *grants;

@@ -386,13 +386,18 @@ static int route_irqs(Acquire *a, DeviceWant *w, LeasedDevice *d) {
                 r = kernel_make_eventfds(fds, iw->count);
                 if (r < 0)
                         return broker_error_system(a->err, r, "eventfd: %s", strerror(-r));
-                r = kernel_device_route_irq(backend, d->fd, iw->type, fds, iw->count, &unmask);
+                /* The kernel's REQ is the broker's own (lease.c); the client's REQ eventfd hears of every recall. */
+                if (iw->type == IRQ_REQ)
+                        r = 0;
+                else
+                        r = kernel_device_route_irq(backend, d->fd, iw->type, fds, iw->count, &unmask);
                 if (r < 0) {
                         close_many(fds, iw->count);
                         return broker_error_errno(a->err, BROKER_E_IRQ, -r, "%s: setting up %s: %s", bdf,
                                                   irq_type_name(iw->type), strerror(-r));
                 }
-                d->irq_types |= 1u << iw->type;
+                if (iw->type != IRQ_REQ)
+                        d->irq_types |= 1u << iw->type;
                 for (uint32_t v = 0; v < iw->count; v++) {
                         r = leased_device_keep_eventfd(d, TAKE_FD(fds[v]), LEASE_FD_IRQ, iw->type, v);
                         if (r < 0) {
@@ -415,7 +420,7 @@ static int take_device(Acquire *a, DeviceWant *w) {
         LeasedDevice *d = &a->devices[a->n_devices];
         int r;
 
-        *d = (LeasedDevice) { .group = w->group, .fd = -EBADF };
+        *d = (LeasedDevice) { .group = w->group, .fd = -EBADF, .kernel_request = -EBADF };
         string_copy(d->bdf, sizeof(d->bdf), w->pci.bdf);
         r = kernel_device_open(w->group->kernel, w->pci.bdf, &d->fd);
         if (r < 0)

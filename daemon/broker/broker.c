@@ -28,6 +28,14 @@ void broker_config_init(BrokerConfig *config) {
         };
 }
 
+/* The kernel said something of a device: drained here, and a leased device on its way out recalls its lease. */
+static void on_uevents(Source *s, int fd, void *userdata) {
+        Broker *b = userdata;
+
+        if (device_cache_sync(b->devices))
+                broker_recall_departing(b);
+}
+
 int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         Broker *b;
 
@@ -49,6 +57,9 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
                         return r;
                 }
         }
+        if (device_cache_events_fd(b->devices) >= 0 &&
+            loop_add_io(loop, device_cache_events_fd(b->devices), on_uevents, b, &b->uevents) < 0)
+                log_warning("cannot watch the kernel's uevents: a VMM lease's device being unbound goes unnoticed");
         user_registry_init(&b->users);
         policy_init(&b->policy);
         LIST_INIT(&b->connections);
@@ -68,6 +79,7 @@ Broker *broker_free(Broker *b) {
                 connection_free(c);
         while ((g = LIST_FIRST(&b->groups)))
                 group_free(g);
+        source_free(b->uevents);
         user_registry_done(&b->users);
         policy_done(&b->policy);
         ledger_done(&b->ledger);
@@ -178,6 +190,12 @@ void broker_announce_released(Broker *b, Lease *l, const char *why) {
         for (size_t i = 0; i < b->n_observers; i++)
                 if (b->observers[i].ops->lease_released)
                         b->observers[i].ops->lease_released(l, why, b->observers[i].userdata);
+}
+
+void broker_announce_event(Broker *b, Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec) {
+        for (size_t i = 0; i < b->n_observers; i++)
+                if (b->observers[i].ops->lease_event)
+                        b->observers[i].ops->lease_event(l, kind, why, grace_usec, b->observers[i].userdata);
 }
 
 void broker_changed(Broker *b) {

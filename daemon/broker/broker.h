@@ -50,10 +50,18 @@ typedef struct BrokerConfig {
 #define BROKER_DEFAULT_MAX_QUEUED_BYTES (256 * 1024)
 #define BROKER_DEFAULT_MAX_FDS_IN_FLIGHT 1024
 
+/* What a lease's holder hears from the broker unasked. */
+typedef enum LeaseEventKind {
+        LEASE_EVENT_RECALLED = 1,       /* give it back within the grace */
+        LEASE_EVENT_ENDED,              /* the broker ended it */
+} LeaseEventKind;
+
 /* Who hears of leases coming and going and of every change a restart must find again. */
 typedef struct BrokerObserver {
         void (*lease_acquired)(Lease *l, void *userdata);
         void (*lease_released)(Lease *l, const char *why, void *userdata);
+        /* Tell the holder (the client protocol): not allowed to free anything. */
+        void (*lease_event)(Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec, void *userdata);
         void (*state_changed)(Broker *b, void *userdata);
 } BrokerObserver;
 
@@ -78,6 +86,7 @@ struct Broker {
         ResetLedger ledger;
         bool interrupt_remapping;       /* the host's, read at start: it is fixed at boot */
         DeviceCache *devices;           /* sysfs between kernel events (host/devcache.h) */
+        Source *uevents;                /* its uevent socket on the loop: a leased device's departure recalls its lease */
         ManagedHost *managed;           /* devices moved to vfio-pci (host/managed.h); NULL: off */
         BrokerEnding ending;
         struct {
@@ -111,6 +120,7 @@ void broker_unobserve(Broker *b, const BrokerObserver *ops, void *userdata);
 
 void broker_announce_acquired(Broker *b, Lease *l);
 void broker_announce_released(Broker *b, Lease *l, const char *why);
+void broker_announce_event(Broker *b, Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec);
 /* Something a restart must find again changed: observers hear it now, or at the unhold. */
 void broker_changed(Broker *b);
 /* Between hold and unhold, changes are announced once, at the unhold: one request, one write. */

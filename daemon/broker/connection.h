@@ -25,6 +25,7 @@ struct Connection {
         char cgroup[512];
         char label[256];                /* SO_PEERSEC; "" without an LSM label */
         bool said_hello;
+        bool events;                    /* said in Hello that it reads LeaseEvents */
         char name[65];
         User *user;
         UserCharge charge;              /* USER_CONNECTIONS */

@@ -17,7 +17,8 @@ DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t
 
         why[0] = 0;
         if (g)
-                return g->state == GROUP_LEASED ? DEVICE_LEASED
+                return g->state == GROUP_LEASED ? (g->lease && g->lease->recall.step != RECALL_NONE ? DEVICE_RECALLED
+                                                                                   : DEVICE_LEASED)
                      : g->state == GROUP_RESETTING ? DEVICE_RESETTING : DEVICE_QUARANTINED;
         if (!pci_driver_is_vfio(d)) {
                 snprintf(why, size, d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound", d->driver);

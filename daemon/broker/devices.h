@@ -16,6 +16,7 @@ typedef enum DeviceState {
         DEVICE_QUARANTINED,
         DEVICE_UNAVAILABLE,
         DEVICE_RESETTING,               /* its lease ended; the broker resets it */
+        DEVICE_RECALLED,                /* leased, and the broker wants it back (broker/recall.c) */
 } DeviceState;
 
 typedef struct DeviceView {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -102,12 +103,55 @@ int lease_add_group(Lease *l, Group *g) {
 
 /* The broker's fds of the device, closed; the kernel's interrupt routing left as it is. */
 static void leased_device_close(LeasedDevice *d) {
+        d->kernel_request_watch = source_free(d->kernel_request_watch);
+        d->kernel_request = safe_close(d->kernel_request);
         d->fd = safe_close(d->fd);
         for (size_t i = 0; i < d->n_eventfds; i++)
                 safe_close(d->eventfds[i].fd);
         free(d->eventfds);
         d->eventfds = NULL;
         d->n_eventfds = 0;
+}
+
+/* The kernel wants a device of @l back (its REQ interrupt: an unbind or a hot-unplug waits for the fds to close). */
+static void on_kernel_request(Source *s, int fd, void *userdata) {
+        Lease *l = userdata;
+        char why[128];
+        eventfd_t n;
+
+        (void) eventfd_read(fd, &n);
+        for (size_t i = 0; i < l->n_devices; i++)
+                if (l->devices[i].kernel_request == fd) {
+                        snprintf(why, sizeof(why), "the kernel asks for %s back: it is being unbound or removed",
+                                 l->devices[i].bdf);
+                        return lease_recall(l, why);
+                }
+}
+
+/*
+ * Route the device's REQ interrupt to an eventfd of ours, which the loop
+ * watches: an unbind or unplug then reaches the broker, which recalls the
+ * lease.  A client's own REQ eventfd is the broker's to signal (a recall does).
+ * Not in VMM mode: the VMM binds the cdev and takes the REQ itself.
+ */
+static void leased_device_watch_requests(Lease *l, LeasedDevice *d) {
+        const KernelBackend *backend = l->broker->config.backend;
+        int unmask, r;
+
+        if (lease_mode(l) == KERNEL_MODE_VMM)
+                return;
+        r = kernel_make_eventfds(&d->kernel_request, 1);
+        if (r >= 0)
+                r = kernel_device_route_irq(backend, d->fd, IRQ_REQ, &d->kernel_request, 1, &unmask);
+        if (r >= 0) {
+                d->irq_types |= 1u << IRQ_REQ;
+                r = loop_add_io(l->broker->loop, d->kernel_request, on_kernel_request, l, &d->kernel_request_watch);
+        }
+        if (r < 0) {
+                log_warning("%s: the kernel's device requests cannot reach the broker (%s): an unbind of it waits for "
+                            "lease %llu to end", d->bdf, strerror(-r), (unsigned long long) l->id);
+                d->kernel_request = safe_close(d->kernel_request);
+        }
 }
 
 int lease_add_device(Lease *l, LeasedDevice *d) {
@@ -120,11 +164,12 @@ int lease_add_device(Lease *l, LeasedDevice *d) {
         }
         l->devices = p;
         l->devices[l->n_devices++] = *d;
+        leased_device_watch_requests(l, &l->devices[l->n_devices - 1]);
         return 0;
 }
 
 int lease_adopt_device(Lease *l, const char *bdf, Group *g, uint32_t irq_types) {
-        LeasedDevice d = { .group = g, .fd = -EBADF, .irq_types = irq_types };
+        LeasedDevice d = { .group = g, .fd = -EBADF, .kernel_request = -EBADF, .irq_types = irq_types };
         int r;
 
         string_copy(d.bdf, sizeof(d.bdf), bdf);
@@ -253,6 +298,7 @@ size_t lease_request_release(Lease *l) {
 
 /* Once out of its connection's list: the uid's charge, the domain, the memory. */
 static void lease_free(Lease *l) {
+        lease_recall_cancel(l);
         user_charge_drop(&l->charge);
         kernel_domain_free(l->domain);
         free(l->devices);

@@ -34,10 +34,26 @@ typedef struct LeasedDevice {
         char bdf[BDF_STRLEN + 1];
         Group *group;
         int fd;                         /* the broker's own device fd */
+        int kernel_request;             /* the eventfd the kernel's REQ interrupt signals (unbind, unplug); -1: none */
+        Source *kernel_request_watch;
         uint32_t irq_types;             /* bit per IrqType set up */
         LeaseEventfd *eventfds;
         size_t n_eventfds;
 } LeasedDevice;
+
+/* Where a lease the broker wants back is (broker/recall.c). */
+typedef enum RecallStep {
+        RECALL_NONE,
+        RECALL_ASKED,                   /* the client was told; the grace runs */
+        RECALL_TERMINATED,              /* SIGTERM went to the holders; SIGKILL follows */
+} RecallStep;
+
+typedef struct LeaseRecall {
+        RecallStep step;
+        char why[160];
+        uint64_t since_usec;            /* CLOCK_REALTIME when it was asked back */
+        Source *timer;
+} LeaseRecall;
 
 struct Lease {
         Broker *broker;
@@ -54,6 +70,7 @@ struct Lease {
         LeasedDevice *devices;
         size_t n_devices;
         UserCharge charge;              /* USER_LEASES */
+        LeaseRecall recall;
         LIST_ENTRY(Lease) link;         /* in its connection's list */
 };
 
@@ -68,6 +85,21 @@ int lease_adopt(Connection *c, uint64_t id, uint64_t since_usec, uint64_t memloc
 
 /* Ask the client to give the lease back: signal the REQ eventfds it holds (if it asked for them). */
 size_t lease_request_release(Lease *l);
+/*
+ * Want the lease back (broker/recall.c): tell the client (an event, its REQ
+ * eventfds), give it the policy's RecallGraceSec, then escalate as
+ * RecallEscalation says and end the lease; the groups are quarantined until
+ * the last fd of them closes.  Once: a recalled lease is not recalled again.
+ */
+void lease_recall(Lease *l, const char *why);
+/*
+ * Recall every lease a device of which is on its way out (its cdev gone: an
+ * unbind or removal waits for the fds).  What reaches a VMM-mode lease, whose
+ * REQ interrupt the VMM takes.
+ */
+void broker_recall_departing(Broker *b);
+/* Stop the recall's timer (the lease ends). */
+void lease_recall_cancel(Lease *l);
 /* Close the broker's fds and free the lease, leaving the kernel state as it is (a restart). */
 void lease_abandon(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */

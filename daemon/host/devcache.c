@@ -117,8 +117,11 @@ DeviceCache *device_cache_free(DeviceCache *c) {
         return NULL;
 }
 
-/* Empty the cache if the kernel said anything since the last look; false when nothing may be kept. */
-static bool sync_events(DeviceCache *c) {
+/*
+ * Empty the cache if the kernel said anything since the last look; false when
+ * nothing may be kept.  *@ret_changed: whether anything came.
+ */
+static bool drain_events(DeviceCache *c, bool *ret_changed) {
         bool changed = false;
         char buf[512];
 
@@ -146,7 +149,24 @@ static bool sync_events(DeviceCache *c) {
         }
         if (changed)
                 flush(c);
+        if (ret_changed)
+                *ret_changed = changed;
         return c->events >= 0;
+}
+
+static bool sync_events(DeviceCache *c) {
+        return drain_events(c, NULL);
+}
+
+int device_cache_events_fd(const DeviceCache *c) {
+        return c->events;
+}
+
+bool device_cache_sync(DeviceCache *c) {
+        bool changed = false;
+
+        (void) drain_events(c, &changed);
+        return changed;
 }
 
 int device_cache_read_device(DeviceCache *c, const char *bdf, PciDevice *ret) {

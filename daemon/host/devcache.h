@@ -21,6 +21,7 @@
  * forbids netlink) every lookup reads sysfs.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/sysfs.h"
@@ -48,5 +49,8 @@ int device_cache_group_members(DeviceCache *c, int group, char (**ret)[BDF_STRLE
 void device_cache_hold(DeviceCache *c);
 void device_cache_unhold(DeviceCache *c);
 
+/* The uevent socket, to watch on the loop (-1: none), and draining it now: whether the kernel said anything. */
+int device_cache_events_fd(const DeviceCache *c);
+bool device_cache_sync(DeviceCache *c);
 /* Lookups answered from the cache, and reads of sysfs, so far. */
 void device_cache_stats(const DeviceCache *c, size_t *ret_hits, size_t *ret_reads);

@@ -125,6 +125,12 @@ int kernel_group_adopt(const KernelBackend *b, int number, const int *fds, size_
 KernelGroup *kernel_group_free(KernelGroup *g);
 /* The fds that keep the group across a restart (at most KERNEL_MAX_GROUP_FDS; none for an iommufd group out of its domain). */
 size_t kernel_group_fds(const KernelGroup *g, int *fds, size_t max);
+/*
+ * The first device of @g whose VFIO cdev is gone (an unbind or removal has
+ * begun: the kernel deletes the cdev before it waits for the fds), or NULL.
+ * Groups without cdevs (legacy) always answer NULL.
+ */
+const char *kernel_group_departing(const KernelGroup *g);
 /* The mode to take the group in again (to reset it, or adopt it in quarantine): legacy or iommufd. */
 KernelMode kernel_group_mode(const KernelGroup *g);
 /* A fresh domain of the group's own backend in which its devices can be opened (to reset them). */

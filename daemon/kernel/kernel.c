@@ -169,6 +169,13 @@ KernelGroup *kernel_group_free(KernelGroup *g) {
         return NULL;
 }
 
+const char *kernel_group_departing(const KernelGroup *g) {
+        for (size_t i = 0; i < g->n_cdevs; i++)
+                if (access(g->cdevs[i].path, F_OK) < 0 && errno == ENOENT)
+                        return g->cdevs[i].bdf;
+        return NULL;
+}
+
 size_t kernel_group_fds(const KernelGroup *g, int *fds, size_t max) {
         return g->backend->group_fds(g, fds, max);
 }

@@ -23,6 +23,7 @@ int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, Broke
         static const char *const features[] = {
                 "acquire", "release", "device-info", "quarantine",
                 "irq-intx", "irq-msi", "irq-msix", "irq-err", "irq-req", "backend-iommufd", "backend-vmm",
+                "events",
         };
         const Vfiobroker__HelloRequest *hello = req->hello;
         Connection *c = s->connection;
@@ -48,6 +49,7 @@ int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, Broke
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_HELLO;
         reply->msg.hello = r;
 
+        c->events = hello->events;
         session_said_hello(s, hello->client_name);
         /* Debug only: the name is in every audit record of the connection. */
         log_debug("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "proto/wire.h"
 #include "rpc/error.h"
+#include "broker/lease.h"
 #include "rpc/session.h"
 #include "util/log.h"
 #include "util/peer.h"
@@ -24,8 +25,26 @@ struct RpcServer {
         LIST_HEAD(, Session) sessions;
 };
 
+/* A lease's holder hears what the broker wants of it, on its socket, if it said it reads events. */
+static void on_lease_event(Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec, void *userdata) {
+        RpcServer *s = userdata;
+        Session *session;
+
+        LIST_FOREACH(session, &s->sessions, link)
+                if (session->connection == l->connection) {
+                        if (session->connection->events)
+                                session_send_event(session, l->id, kind, why, grace_usec);
+                        return;
+                }
+}
+
+static const BrokerObserver rpc_observer = {
+        .lease_event = on_lease_event,
+};
+
 int rpc_server_new(Broker *b, RpcServer **ret) {
         RpcServer *s;
+        int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -37,6 +56,12 @@ int rpc_server_new(Broker *b, RpcServer **ret) {
                 return -ENOMEM;
         }
         LIST_INIT(&s->sessions);
+        r = broker_observe(b, &rpc_observer, s);
+        if (r < 0) {
+                free(s->packet);
+                free(s);
+                return r;
+        }
         *ret = s;
         return 0;
 }
@@ -48,6 +73,7 @@ RpcServer *rpc_server_free(RpcServer *s) {
                 return NULL;
         while ((session = LIST_FIRST(&s->sessions)))
                 session_free(session);
+        broker_unobserve(s->broker, &rpc_observer, s);
         source_free(s->listen_io);
         safe_close(s->listen_fd);
         free(s->packet);

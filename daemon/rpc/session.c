@@ -63,6 +63,31 @@ static int send_reply(Session *s, Reply *reply) {
         return r;
 }
 
+void session_send_event(Session *s, uint64_t lease_id, LeaseEventKind kind, const char *why, uint64_t grace_usec) {
+        Vfiobroker__LeaseEvent *e;
+        Reply reply;
+        int r = -ENOMEM;
+
+        reply_init(&reply, 0);
+        e = reply_alloc(&reply, sizeof(*e));
+        if (e) {
+                vfiobroker__lease_event__init(e);
+                e->lease_id = lease_id;
+                e->kind = kind == LEASE_EVENT_RECALLED ? VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED
+                                                       : VFIOBROKER__LEASE_EVENT_KIND__LEASE_ENDED;
+                e->reason = reply_strdup(&reply, why);
+                e->grace_ms = (uint32_t) (grace_usec / 1000);
+                reply.msg.result_case = VFIOBROKER__REPLY__RESULT_LEASE_EVENT;
+                reply.msg.lease_event = e;
+                r = e->reason ? send_reply(s, &reply) : -ENOMEM;
+        }
+        reply_done(&reply);
+        /* Not closed here (we are inside a change of the model): a client that cannot hear it is escalated in time. */
+        if (r < 0)
+                log_info("connection %llu: lease %llu's event not sent: %s", (unsigned long long) s->connection->id,
+                         (unsigned long long) lease_id, strerror(-r));
+}
+
 void session_say_error(int fd, uint64_t id, int code, const char *what) {
         Reply reply;
 

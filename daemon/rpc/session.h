@@ -37,6 +37,9 @@ Session *session_free(Session *s);
 /* Look at what the client has not read yet, and charge it to its uid (once per request). */
 void session_observe_queue(Session *s);
 
+/* An unasked LeaseEvent (id 0) to a client that said it reads them; best effort. */
+void session_send_event(Session *s, uint64_t lease_id, LeaseEventKind kind, const char *why, uint64_t grace_usec);
+
 /* Tell the client on @fd why before hanging up (best effort: it may not read); @id: the request's. */
 void session_say_error(int fd, uint64_t id, int code, const char *what);
 

@@ -122,6 +122,7 @@ static const char *state_name(DeviceState state) {
         case DEVICE_LEASED: return "leased";
         case DEVICE_QUARANTINED: return "quarantined";
         case DEVICE_RESETTING: return "resetting";
+        case DEVICE_RECALLED: return "recalled";
         default: return "unavailable";
         }
 }
@@ -230,11 +231,14 @@ static int method_list_leases(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* ReleaseLease(t id): signal the client's REQ eventfds, then end the lease in the broker. */
+/*
+ * ReleaseLease(t id): recall the lease (broker/recall.c): the client is told and
+ * has the policy's grace to release it, then the escalation.  Returns at once.
+ */
 static int method_release_lease(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
+        char why[128];
         uint64_t id;
-        size_t asked;
         Lease *l;
         int r;
 
@@ -247,10 +251,8 @@ static int method_release_lease(sd_bus_message *m, void *userdata, sd_bus_error 
         l = broker_find_lease(b->broker, id);
         if (!l)
                 return bus_refuse(error, BROKER_E_UNKNOWN_LEASE, "there is no lease %llu", (unsigned long long) id);
-        asked = lease_request_release(l);
-        log_notice("lease %llu of uid %u: released by an administrator over D-Bus%s", (unsigned long long) id,
-                   (unsigned) l->uid, asked ? "; the client's REQ eventfd was signalled" : "");
-        lease_release(l, "released by an administrator");
+        snprintf(why, sizeof(why), "an administrator asked for it over D-Bus");
+        lease_recall(l, why);
         return sd_bus_reply_method_return(m, "");
 }
 
@@ -292,6 +294,34 @@ static int property_count(sd_bus *bus, const char *path, const char *interface, 
                                 n++;
         return sd_bus_message_append(reply, "u", n);
 }
+/* ListRecalls() -> a(tsst): each lease the broker wants back: id, step ("asked", "sigterm"), why, since (µs, realtime) */
+static int method_list_recalls(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Bus *b = userdata;
+        Connection *c;
+        int r;
+
+        r = check_admin(b, m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(tsst)");
+        LIST_FOREACH(c, &b->broker->connections, link) {
+                Lease *l;
+
+                LIST_FOREACH(l, &c->leases, link)
+                        if (r >= 0 && l->recall.step != RECALL_NONE)
+                                r = sd_bus_message_append(reply, "(tsst)", l->id,
+                                                          l->recall.step == RECALL_ASKED ? "asked" : "sigterm",
+                                                          l->recall.why, l->recall.since_usec);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -301,6 +331,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("QuarantinedGroups", "u", property_count, 0, 0),
         SD_BUS_METHOD("ListDevices", "", "a(sqqsistu)", method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ListLeases", "", "a(tuusauast)", method_list_leases, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListRecalls", "", "a(tsst)", method_list_recalls, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ReleaseLease", "t", "", method_release_lease, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ReloadPolicy", "", "", method_reload_policy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL("LeaseAcquired", "tuuas", 0),

@@ -107,7 +107,9 @@ int service_drop_capabilities(bool noiommu) {
                 apply = CAPNG_SELECT_BOTH;
         }
         capng_clear(CAPNG_SELECT_BOTH);
-        if (capng_update(CAPNG_ADD, sets, CAP_SYS_RESOURCE) < 0)
+        /* CAP_KILL and CAP_SYS_PTRACE: a recall's escalation finds (kcmp) and signals a holder of another uid. */
+        if (capng_update(CAPNG_ADD, sets, CAP_SYS_RESOURCE) < 0 || capng_update(CAPNG_ADD, sets, CAP_KILL) < 0 ||
+            capng_update(CAPNG_ADD, sets, CAP_SYS_PTRACE) < 0)
                 return -EINVAL;
         if (noiommu && capng_update(CAPNG_ADD, sets, CAP_SYS_RAWIO) < 0)
                 return -EINVAL;

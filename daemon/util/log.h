@@ -47,6 +47,7 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define AUDIT_QUARANTINE "1e3a2acff8de4ef8b70b0f7b19044a51"
 #define AUDIT_RESET      "0a6e2f8a36e74596968eb099eeff093f"
 #define AUDIT_REFUSE     "2d3594be02d145458b7ea56127067741"
+#define AUDIT_RECALL     "bf73bf251f844347b7a3a5656e31d655"
 
 /* One audit record's fields; unset ones (NULL, 0, has_* false) are left out. */
 typedef struct AuditRecord {

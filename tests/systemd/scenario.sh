@@ -30,10 +30,11 @@ status=$(systemctl show -p StatusText --value vfio-brokerd.service)
 echo "systemd: service active, status \"$status\""
 case "$status" in serving*) ;; *) fail "no READY status" ;; esac
 
-# The running daemon holds exactly CAP_SYS_RESOURCE.
+# The running daemon holds exactly CAP_SYS_RESOURCE, CAP_SYS_PTRACE and CAP_KILL.
 pid=$(broker_pid)
 grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$pid/status"
-[ "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")" = 0000000001000000 ] || fail "CapEff is not CAP_SYS_RESOURCE alone"
+[ "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$pid/status")" = 0000000001080020 ] ||
+	fail "CapEff is not CAP_SYS_RESOURCE, CAP_SYS_PTRACE and CAP_KILL alone"
 
 # An unprivileged client: the DMA round trip through its lease.
 as_alice client-dma "$BDF" || fail "alice's DMA round trip"
@@ -298,6 +299,33 @@ rm /etc/vfio-broker/policy.d/ledger.conf
 systemctl reload vfio-brokerd.service || fail "reload without the ledger policy"
 sleep 0.5
 echo "systemd: the reset ledger survived a restart"
+
+# A recall's escalation under the unit's sandbox (CAP_SYS_PTRACE for kcmp, CAP_KILL, pidfd_send_signal
+# through the system-call filter): release-lease of a lease whose COMMAND ignores SIGTERM and keeps the
+# fds; SIGTERM, then SIGKILL, to COMMAND alone (not to PID 1, which keeps the FD store's copies), the group
+# free after grace + escalation, the steps in the journal as RECALL records.
+printf '[Broker]\nRecallGraceSec=1\n' >/etc/vfio-broker/policy.d/recall.conf
+systemctl reload vfio-brokerd.service || fail "reload with the recall policy"
+sleep 0.5
+as_alice vfio-brokerctl run "$BDF" -- sh -c 'trap "" TERM; echo ready; exec sleep 600' >/tmp/recall.log 2>&1 &
+recaller=$!
+for _ in $(seq 100); do grep -q ready /tmp/recall.log && break; sleep 0.1; done
+lease=$(vfio-brokerctl leases | awk -v bdf="$BDF" '$NF == bdf { print $1 }')
+[ -n "$lease" ] || fail "no lease of $BDF to recall"
+vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+wait_state "$BDF" free 80 "after its recall's escalation"
+rc=0
+wait "$recaller" || rc=$?
+[ "$rc" = 137 ] || { cat /tmp/recall.log; fail "the recalled run exited $rc, not 137"; }
+journalctl --no-pager -o verbose MESSAGE_ID=bf73bf251f844347b7a3a5656e31d655 VFIO_BROKER_LEASE="$lease" >/tmp/recall.journal
+for step in asked sigterm sigkill; do
+	grep -q "VFIO_BROKER_RESULT=$step" /tmp/recall.journal || { cat /tmp/recall.journal; fail "no RECALL record '$step'"; }
+done
+systemctl is-active --quiet vfio-brokerd.service || fail "the broker is not active after the escalation"
+rm /etc/vfio-broker/policy.d/recall.conf
+systemctl reload vfio-brokerd.service || fail "reload without the recall policy"
+sleep 0.5
+echo "systemd: a recalled lease was escalated under the unit"
 
 # systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
 # way out (a RELEASE record each, "broker stopped") and removes the state file; the next start

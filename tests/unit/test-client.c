@@ -5,13 +5,18 @@
  * and the broker's messages.  (Leases with real fds are proven in the vm suite.)
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "proto/vfio-broker.pb-c.h"
+#include "proto/wire.h"
 #include "rpc/server.h"
 #include "fake-sysfs.h"
 #include "test.h"
@@ -171,8 +176,93 @@ static void test_reading_client_stays(void) {
         vfio_broker_disconnect(b);
 }
 
+/* A packet from a stand-in broker: an event (id 0) for @lease, or with @kind 0 a Hello reply to @id. */
+static void send_packet(int fd, uint64_t id, uint64_t lease, Vfiobroker__LeaseEventKind kind, const char *reason) {
+        Vfiobroker__Reply reply = VFIOBROKER__REPLY__INIT;
+        Vfiobroker__LeaseEvent e = VFIOBROKER__LEASE_EVENT__INIT;
+        Vfiobroker__HelloReply hello = VFIOBROKER__HELLO_REPLY__INIT;
+
+        reply.id = id;
+        if (kind) {
+                e.lease_id = lease;
+                e.kind = kind;
+                e.reason = (char *) reason;
+                e.grace_ms = 5000;
+                reply.result_case = VFIOBROKER__REPLY__RESULT_LEASE_EVENT;
+                reply.lease_event = &e;
+        } else {
+                hello.protocol_version = VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1;
+                hello.broker_version = (char *) "stand-in";
+                reply.result_case = VFIOBROKER__REPLY__RESULT_HELLO;
+                reply.hello = &hello;
+        }
+        CHECK_EQ_INT(wire_send_message(fd, &reply.base, NULL, 0), 0);
+}
+
+/*
+ * Events: the library asks for them in Hello, keeps one that arrives while
+ * a call waits for its reply, hands out one that arrives between calls, and
+ * refuses a malformed one (every byte from a broker socket is checked).
+ */
+static void test_events(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct vfio_broker_event e;
+        vfio_broker *b = NULL;
+        int listener, peer;
+        uint8_t buf[4096];
+        size_t n_fds;
+        Vfiobroker__Request *req;
+        ssize_t n;
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/events.sock", fs.root);
+        listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        CHECK(listener >= 0);
+        CHECK(bind(listener, (struct sockaddr *) &sa, sizeof(sa)) == 0 && listen(listener, 1) == 0);
+        CHECK_EQ_INT(vfio_broker_connect(sa.sun_path, &b), 0);
+        peer = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        CHECK(peer >= 0);
+
+        /* The Hello says events; an event before its reply waits in the handle. */
+        send_packet(peer, 0, 7, VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED, "an administrator asked");
+        send_packet(peer, 1, 0, 0, NULL);
+        CHECK_EQ_INT(vfio_broker_hello(b, "events"), 0);
+        n = wire_recv(peer, buf, sizeof(buf), NULL, 0, &n_fds);
+        CHECK(n > 0);
+        req = vfiobroker__request__unpack(NULL, (size_t) n, buf);
+        CHECK(req && req->hello && req->hello->events);
+        vfiobroker__request__free_unpacked(req, NULL);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), 1);
+        CHECK(e.kind == VFIO_BROKER_EVENT_RECALLED && e.lease_id == 7 && e.grace_ms == 5000);
+        CHECK_EQ_STR(e.reason, "an administrator asked");
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), 0);
+
+        /* Between calls: readable on vfio_broker_fd(). */
+        send_packet(peer, 0, 7, VFIOBROKER__LEASE_EVENT_KIND__LEASE_ENDED, "escalated");
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), 1);
+        CHECK(e.kind == VFIO_BROKER_EVENT_LEASE_ENDED && e.lease_id == 7 && e.grace_ms == 0);
+
+        /* Malformed: no lease, an unknown kind, a reply with an id nobody asked for. */
+        send_packet(peer, 0, 0, VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED, "no lease");
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), -EBADMSG);
+        send_packet(peer, 0, 7, (Vfiobroker__LeaseEventKind) 9, "what");
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), -EBADMSG);
+        send_packet(peer, 42, 0, 0, NULL);
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), -EBADMSG);
+
+        /* The broker hangs up. */
+        close(peer);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), -ECONNRESET);
+        vfio_broker_disconnect(b);
+        close(listener);
+}
+
 int main(void) {
         start_broker();
+        RUN(test_events);
         RUN(test_calls);
         RUN(test_limits);
         RUN(test_reading_client_stays);

@@ -39,7 +39,7 @@ static bool is_open(int fd) {
 static void test_request_release(void) {
         Broker *b = test_broker_new(fs.root, NULL, NULL);
         Connection *c;
-        LeasedDevice d = { .bdf = "0000:00:03.0", .fd = kernel_fake_fd(KERNEL_FAKE_DEVICE, 0) };
+        LeasedDevice d = { .bdf = "0000:00:03.0", .fd = kernel_fake_fd(KERNEL_FAKE_DEVICE, 0), .kernel_request = -EBADF };
         int req = eventfd(0, EFD_CLOEXEC), msi = eventfd(0, EFD_CLOEXEC), req_copy, msi_copy, peer;
         Lease *l;
 

@@ -374,7 +374,8 @@ static void test_lease_grows(void) {
 }
 
 static void add_300_eventfds(Broker *b, Lease *lease) {
-        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = kernel_fake_fd(KERNEL_FAKE_DEVICE, 0) };
+        LeasedDevice d = { .bdf = "0000:00:07.0", .group = lease->groups[0], .fd = kernel_fake_fd(KERNEL_FAKE_DEVICE, 0),
+                           .kernel_request = -EBADF };
 
         CHECK_EQ_INT(lease_add_device(lease, &d), 0);
         for (uint32_t k = 0; k < 300; k++)

@@ -54,6 +54,8 @@ static const char good[] =
         "[Broker]\n"
         "AllowUnsafeInterrupts=yes   # inline comment\n"
         "ResetRequired=no\n"
+        "RecallGraceSec=30\n"
+        "RecallEscalation=none\n"
         "\n"
         "[Pool edu]\n"
         "VendorDevice=1234:11e8\n"
@@ -90,11 +92,13 @@ static void test_parse_good(void) {
         CHECK(p.allow_unsafe_interrupts);
         CHECK(!p.allow_noiommu);
         CHECK(!p.reset_required);
+        CHECK_EQ_INT(p.recall_grace_sec, 30);
+        CHECK(!p.recall_escalate);
         CHECK_EQ_INT(p.n_pools, 2);
         CHECK_EQ_INT(p.n_grants, 3);
         CHECK_EQ_STR(p.pools[0].devices[1], "0000:02:01.0");
         CHECK_EQ_INT(p.pools[1].ids[0].device, -1);
-        CHECK_EQ_INT(p.grants[0].line, 16);
+        CHECK_EQ_INT(p.grants[0].line, 18);
         CHECK(p.pools[1].managed && !p.pools[0].managed);
         CHECK_EQ_INT(p.grants[0].uids[0], 1000);
         CHECK_EQ_INT(p.grants[0].uids[1], 1005);
@@ -122,6 +126,11 @@ static void test_cannot_mean(void) {
         CHECK_EQ_INT(err.line, 3);
         CHECK(strstr(err.message, "a NUL byte"));
         policy_done(&p);
+        /* the defaults: 5 s of grace, then SIGTERM and SIGKILL */
+        policy_init(&p);
+        CHECK_EQ_INT(p.recall_grace_sec, 5);
+        CHECK(p.recall_escalate);
+        policy_done(&p);
         /* a directory given as the policy file */
         CHECK(mkdtemp(dir));
         policy_init(&p);
@@ -135,6 +144,11 @@ static void test_rejections(void) {
         expect_rejected("[Colours]\nRed=1\n", "t.conf:1: unknown section [Colours]");
         expect_rejected("[Broker]\n\nShiny=yes\n", "t.conf:3: unknown key Shiny in [Broker]");
         expect_rejected("[Broker]\nResetRequired=maybe\n", "t.conf:2: ResetRequired=maybe: expected yes or no");
+        expect_rejected("[Broker]\nRecallGraceSec=-1\n", "t.conf:2: RecallGraceSec=-1: expected whole seconds from 0 to 3600");
+        expect_rejected("[Broker]\nRecallGraceSec=3601\n", "t.conf:2: RecallGraceSec=3601: expected whole seconds");
+        expect_rejected("[Broker]\nRecallGraceSec=5s\n", "t.conf:2: RecallGraceSec=5s: expected whole seconds");
+        expect_rejected("[Broker]\nRecallGraceSec=1\nRecallGraceSec=2\n", "t.conf:3: RecallGraceSec set twice");
+        expect_rejected("[Broker]\nRecallEscalation=term\n", "t.conf:2: RecallEscalation=term: expected kill");
         expect_rejected("[Broker]\nResetRequired=yes\nResetRequired=no\n", "t.conf:3: ResetRequired set twice");
         expect_rejected("[Broker]\nResetRequired=yes no\n", "t.conf:2: ResetRequired takes one value");
         expect_rejected("Key=1\n", "t.conf:1: Key= outside of any section");
@@ -210,7 +224,7 @@ static void test_decide(void) {
         CHECK(!policy_decide(&p, &alice, &edu, POLICY_IRQ_INTX, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         /* no Backend=: any backend */
         CHECK(policy_decide(&p, &alice, &edu, POLICY_IRQ_MSI, POLICY_BACKEND_IOMMUFD, why, sizeof(why)));
-        CHECK(strstr(why, "grant \"tenant-a\" (t.conf:16) covers 0000:00:03.0 but not the interrupt types"));
+        CHECK(strstr(why, "grant \"tenant-a\" (t.conf:18) covers 0000:00:03.0 but not the interrupt types"));
         CHECK(!policy_decide(&p, &alice, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         CHECK(strstr(why, "no grant for uid 1000 covers 0000:05:00.0"));
         /* Cgroup AND Group: the container has both */
@@ -232,7 +246,7 @@ static void test_decide(void) {
                                                        sizeof(why)), &edu));
         /* Backend=iommufd: the legacy API is refused, naming the grant */
         CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
-        CHECK(strstr(why, "grant \"labelled\" (t.conf:28) covers 0000:05:00.0 but not through the legacy VFIO API"));
+        CHECK(strstr(why, "grant \"labelled\" (t.conf:30) covers 0000:05:00.0 but not through the legacy VFIO API"));
         svirt.label = "system_u:system_r:unconfined_t:s0";
         CHECK(!policy_decide(&p, &svirt, &nic, 0, POLICY_BACKEND_LEGACY, why, sizeof(why)));
         policy_done(&p);

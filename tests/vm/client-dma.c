@@ -17,6 +17,18 @@
  *                 print "holding", wait until the broker signals the REQ
  *                 eventfd (it wants the device back), then close every
  *                 fd, say so and exit
+ *   --honour-recall
+ *                 instead of releasing at once: print "holding", wait for
+ *                 the broker's LeaseEvent that recalls the lease
+ *                 (vfio_broker_next_event()), release it, say so, and keep
+ *                 running until SIGTERM (exit 0)
+ *   --two-leases BYTES
+ *                 exactly two BDFs, each in a lease of its own, the second's
+ *                 MemlockLimit BYTES (larger than the first's): lower our own
+ *                 RLIMIT_MEMLOCK to 64 KiB, acquire both, release the first,
+ *                 then map BYTES / 2 for DMA on the second (its budget must
+ *                 still be in force), release it, and check that 64 KiB is
+ *                 back
  *   --hold-dma    instead of releasing at once: print "holding", then on each
  *                 SIGUSR1 do every DMA round trip again (to show the lease
  *                 still works, say after a broker restart), and on SIGTERM
@@ -42,6 +54,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "edu.h"
@@ -200,6 +213,12 @@ static int acquire_all(vfio_broker *b, char **bdfs, int count, struct vfio_broke
 }
 
 /* Free our copies of the lease's fds and release it; 0 or the exit status. */
+static volatile sig_atomic_t terminated;
+
+static void on_term(int sig) {
+        terminated = 1;
+}
+
 static int release_all(vfio_broker *b, vfio_broker_lease **leases, int n, uint64_t lease_id) {
         int r;
 
@@ -212,14 +231,60 @@ static int release_all(vfio_broker *b, vfio_broker_lease **leases, int n, uint64
         return 0;
 }
 
+/* --two-leases: the first lease's end must leave the second's MemlockLimit in force (policy/README.md). */
+static int two_leases(vfio_broker *b, char **bdfs, long long big) {
+        const struct rlimit small = { .rlim_cur = 65536, .rlim_max = 65536 };
+        vfio_broker_lease *first = NULL, *second = NULL;
+        size_t size = (size_t) big / 2;
+        uint64_t first_id;
+        void *buf;
+        int r;
+
+        if (setrlimit(RLIMIT_MEMLOCK, &small) < 0)
+                return fail(b, "setrlimit", -errno);
+        r = vfio_broker_acquire_backend(b, 0, backend, &(struct vfio_broker_device_request) { .bdf = bdfs[0] }, 1, &first);
+        if (r == 0)
+                r = vfio_broker_acquire_backend(b, 0, backend, &(struct vfio_broker_device_request) { .bdf = bdfs[1] }, 1,
+                                                &second);
+        if (r < 0)
+                return fail(b, "acquire", r);
+        printf("client-dma: two leases, Max locked memory %lld\n", memlock_from_proc());
+        if (memlock_from_proc() != big)
+                return fail(b, "the larger MemlockLimit is not in force with both leases", -EINVAL);
+        first_id = vfio_broker_lease_id(first);
+        vfio_broker_lease_free(first);
+        r = vfio_broker_release(b, first_id);
+        if (r < 0)
+                return fail(b, "release of the first lease", r);
+        printf("client-dma: the first lease released, Max locked memory %lld\n", memlock_from_proc());
+        buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (buf == MAP_FAILED)
+                return fail(b, "mmap", -errno);
+        memset(buf, 1, size);
+        r = map_dma(second, buf, size, 0x8000000);
+        if (r < 0)
+                return fail(b, "a DMA mapping within the second lease's MemlockLimit, after the first lease ended", r);
+        printf("client-dma: mapped %zu bytes for DMA on the second lease\n", size);
+        r = vfio_broker_release(b, vfio_broker_lease_id(second));
+        vfio_broker_lease_free(second);
+        munmap(buf, size);
+        if (r < 0)
+                return fail(b, "release of the second lease", r);
+        printf("client-dma: both released, Max locked memory %lld\n", memlock_from_proc());
+        if (memlock_from_proc() != 65536)
+                return fail(b, "the limit from before the first lease was not restored", -EINVAL);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         struct vfio_broker_irq_request irq_want[2] = {
                 { .type = VFIO_BROKER_IRQ_MSI, .count = 1 },
                 { .type = VFIO_BROKER_IRQ_REQ, .count = 1 },
         };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false, again = false;
-        long long expect_memlock = 0, memlock_before = memlock_from_proc();
+        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false, again = false,
+             honour_recall = false;
+        long long expect_memlock = 0, memlock_before = memlock_from_proc(), two = 0;
         vfio_broker *b = NULL;
         uint64_t lease_id = 0;
         int i, n = 0, r;
@@ -239,6 +304,10 @@ int main(int argc, char **argv) {
                         wait_req = true;
                 else if (strcmp(argv[i], "--hold-dma") == 0)
                         hold_dma = true;
+                else if (strcmp(argv[i], "--honour-recall") == 0)
+                        honour_recall = true;
+                else if (strcmp(argv[i], "--two-leases") == 0 && i + 1 < argc)
+                        two = atoll(argv[++i]);
                 else if (strcmp(argv[i], "--again") == 0)
                         again = true;
                 else if (strcmp(argv[i], "--expect-memlock") == 0 && i + 1 < argc)
@@ -247,7 +316,7 @@ int main(int argc, char **argv) {
                         break;
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--honour-recall] [--two-leases BYTES] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -260,6 +329,13 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return fail(b, "hello", r);
         n = argc - i;
+        if (two) {
+                if (n != 2)
+                        return fail(b, "--two-leases takes two BDFs", -EINVAL);
+                r = two_leases(b, argv + i, two);
+                vfio_broker_disconnect(b);
+                return r;
+        }
         r = acquire_all(b, argv + i, n, irq_want, wait_req, expect_memlock, leases, &lease_id);
         if (r != 0)
                 return r;
@@ -296,6 +372,35 @@ int main(int argc, char **argv) {
                         vfio_broker_lease_free(leases[k]);
                 vfio_broker_disconnect(b);
                 printf("client-dma: the broker asked for the device back; every fd closed\n");
+                return EXIT_SUCCESS;
+        }
+        if (honour_recall) {
+                struct vfio_broker_event e;
+
+                printf("client-dma: holding (pid %d), waiting for the broker to recall lease %llu\n", (int) getpid(),
+                       (unsigned long long) lease_id);
+                fflush(stdout);
+                for (;;) {
+                        r = vfio_broker_next_event(b, &e);
+                        if (r < 0)
+                                return fail(b, "reading the broker's events", r);
+                        if (r > 0 && e.kind == VFIO_BROKER_EVENT_RECALLED && e.lease_id == lease_id)
+                                break;
+                        if (r > 0)
+                                continue;
+                        if (poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, -1) < 0 && errno != EINTR)
+                                return fail(b, "poll", -errno);
+                }
+                printf("client-dma: recalled (%s; %u ms of grace): releasing\n", e.reason, e.grace_ms);
+                r = release_all(b, leases, n, lease_id);
+                if (r != 0)
+                        return r;
+                signal(SIGTERM, on_term); /* before we say so: the test sends SIGTERM once it reads it */
+                printf("client-dma: released on recall; still running\n");
+                fflush(stdout);
+                while (!terminated)
+                        pause();
+                vfio_broker_disconnect(b);
                 return EXIT_SUCCESS;
         }
         if (hold_dma) {

@@ -42,6 +42,23 @@ start_broker() {
 	fail "vfio-brokerd did not come up"
 }
 
+# start_system_bus: a dbus-daemon with Debian's system bus configuration (and
+# units/org.vfiobroker1.conf, in the initramfs); its pid in $DBUS_PID.
+start_system_bus() {
+	mkdir -p /run/dbus
+	dbus-daemon --system --nofork --nopidfile >/tmp/dbus.log 2>&1 &
+	DBUS_PID=$!
+	for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && return 0; usleep 20000; done
+	cat /tmp/dbus.log >&2
+	fail "no system bus"
+}
+
+# wait_bus_name: until the broker owns org.vfiobroker1.
+wait_bus_name() {
+	for _ in $(seq 100); do busctl --system status org.vfiobroker1 >/dev/null 2>&1 && return 0; usleep 20000; done
+	fail "the broker did not get onto the bus"
+}
+
 # stop_broker: SIGTERM, then the broker must exit 0 with no sanitizer report
 # in its log (the ASan+UBSan build reports leaks and errors there).
 stop_broker() {

@@ -1,6 +1,6 @@
 # The policy file on the real kernel: tenant A gets its device, tenant B is denied
 # with a clear message; MaxDevices; MemlockLimit in the client's limits and
-# enforced on its DMA mappings; ResetRequired; policy check and explain.
+# enforced on its DMA mappings, also with two leases in one process; ResetRequired; policy check and explain.
 . /tests/lib.sh
 cat >/tmp/tenants.conf <<'POLICY'
 [Broker]
@@ -22,6 +22,7 @@ Irq=msi intx
 [Grant shared]
 Pool=shared
 User=alice bob
+MemlockLimit=8M
 POLICY
 vfio-brokerctl policy check /tmp/tenants.conf || fail "policy check refused a good file"
 vfio-brokerctl policy explain --uid 1000 --policy /tmp/tenants.conf 0000:00:03.0 | tee /tmp/explain
@@ -59,5 +60,8 @@ wait_state 0000:00:03.0 free 2000 >/dev/null
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "alice on the shared device"
 refused as_bob 0000:00:04.0 'last held by uid 1000 by grant "shared" and could not be reset'
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "alice again on her own former device"
+# Two leases in one process: its RLIMIT_MEMLOCK is the largest MemlockLimit of the leases it holds, and
+# what it had before comes back only with the last; the first lease's end leaves the second's budget.
+as_alice client-dma --two-leases 8388608 0000:00:03.0 0000:00:04.0 || fail "the second lease lost its MemlockLimit"
 stop_broker
 echo "policy-tenants: passed"

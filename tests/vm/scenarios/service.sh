@@ -1,5 +1,5 @@
 # The daemon as systemd runs it: socket activation, READY/RELOADING/STOPPING
-# and watchdog notifications, and the capability drop (CAP_SYS_RESOURCE only),
+# and watchdog notifications, and the capability drop (CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_KILL only),
 # with a lease and its MemlockLimit still working afterwards.
 . /tests/lib.sh
 cat >/tmp/service.conf <<'POLICY'
@@ -23,7 +23,7 @@ grep -q 'listening on the socket systemd passed' "$BROKER_LOG" || fail "the pass
 for set in CapEff CapPrm CapBnd; do
 	v=$(awk -v k="$set:" '$1 == k { print $2 }' "/proc/$BROKER_PID/status")
 	echo "service: $set $v"
-	[ "$v" = 0000000001000000 ] || fail "$set is $v, not CAP_SYS_RESOURCE alone"
+	[ "$v" = 0000000001080020 ] || fail "$set is $v, not CAP_SYS_RESOURCE, CAP_SYS_PTRACE and CAP_KILL alone"
 done
 as_alice client-dma --expect-memlock 2097152 0000:00:03.0 || fail "a lease with MemlockLimit after the drop"
 sleep 3
