@@ -6,8 +6,8 @@
 
 mode=$(sed -n 's/.*vmtest\.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 case "$mode" in
-full) fetches=100000 dbus_calls=20000 acquires=1000 scale_fetches=20000 scales="1000 10000" ;;
-*) fetches=2000 dbus_calls=1000 acquires=30 scale_fetches=1000 scales="100 1000" ;;
+full) fetches=100000 dbus_calls=20000 acquires=1000 scale_fetches=20000 scales="1000 10000" resets=3000 ;;
+*) fetches=2000 dbus_calls=1000 acquires=30 scale_fetches=1000 scales="100 1000" resets=200 ;;
 esac
 bdf=0000:00:04.0
 echo "BENCHINFO mode=$mode kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
@@ -39,6 +39,30 @@ kill "$dbus_pid"
 
 # 3. acquire + release: the same ioctls done directly by root, and through the broker
 acquire-latency "$acquires" "$bdf" || fail "acquire-latency"
+stop_broker
+
+# 5. beside resets: a client's FetchLease while another tenant acquires and releases, each release
+# resetting (off the loop): the bridge group's two edu by a bus reset, the virtio-rng by its FLR
+echo vfio-pci >/sys/bus/pci/devices/0000:03:00.0/driver_override
+echo 0000:03:00.0 >/sys/bus/pci/drivers/virtio-pci/unbind
+echo 0000:03:00.0 >/sys/bus/pci/drivers_probe
+cat >/tmp/bench-reset.conf <<'POLICY'
+[Broker]
+ResetRequired=no
+
+[Pool resettable]
+VendorDevice=1234:11e8 1af4:1044
+
+[Grant bench]
+Pool=resettable
+User=root
+POLICY
+POLICY=/tmp/bench-reset.conf start_broker
+reset-beside "$resets" "$bdf" bus 0000:01:01.0 0000:01:02.0 || fail "reset-beside bus"
+reset-beside "$resets" "$bdf" flr 0000:03:00.0 || fail "reset-beside flr"
+# the baseline: the same FLR with no broker in it (root writes its sysfs reset file): what the guest's
+# one vCPU spends on a reset, which every process beside it feels
+reset-beside "$resets" "$bdf" sysfs-flr sysfs:0000:03:00.0 || fail "reset-beside sysfs-flr"
 stop_broker
 
 # 4. scale: a fresh broker for each count, its limits raised to fit
