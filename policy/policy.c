@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/bdf.h"
+#include "common/util.h"
 
 #define MAX_NAME 64
 #define MAX_VALUES 256
@@ -275,45 +276,34 @@ static int begin_section(Parser *ps, const char *section) {
 }
 
 static int broker_key(Parser *ps, const char *key, const char *value) {
-        static const char *const keys[] = { "AllowUnsafeInterrupts", "AllowNoIommu", "ResetRequired" };
-        bool *fields[] = { &ps->policy->allow_unsafe_interrupts, &ps->policy->allow_noiommu,
-                           &ps->policy->reset_required };
+        static const char *const keys[] = {
+                "AllowUnsafeInterrupts", "AllowNoIommu", "ResetRequired", "RecallGraceSec", "RecallEscalation",
+        };
+        bool *bools[] = { &ps->policy->allow_unsafe_interrupts, &ps->policy->allow_noiommu,
+                          &ps->policy->reset_required };
+        unsigned long long grace;
+        unsigned i;
 
-        static const char *const recall_keys[] = { "RecallGraceSec", "RecallEscalation" };
-
-        for (unsigned i = 0; i < 3; i++) {
-                if (strcmp(key, keys[i]) != 0)
-                        continue;
-                if (SEEN(ps, i))
-                        return fail(ps, ps->line, "%s set twice in [Broker]", key);
-                ps->seen |= 1u << i;
-                if (parse_bool(value, fields[i]) < 0)
+        for (i = 0; i < ELEMENTSOF(keys) && strcmp(key, keys[i]) != 0; i++)
+                ;
+        if (i == ELEMENTSOF(keys))
+                return fail(ps, ps->line, "unknown key %s in [Broker]", key);
+        if (SEEN(ps, i))
+                return fail(ps, ps->line, "%s set twice in [Broker]", key);
+        ps->seen |= 1u << i;
+        if (i < ELEMENTSOF(bools)) {
+                if (parse_bool(value, bools[i]) < 0)
                         return fail(ps, ps->line, "%s=%s: expected yes or no", key, value);
-                return 1;
-        }
-        for (unsigned i = 0; i < 2; i++) {
-                if (strcmp(key, recall_keys[i]) != 0)
-                        continue;
-                if (SEEN(ps, 3 + i))
-                        return fail(ps, ps->line, "%s set twice in [Broker]", key);
-                ps->seen |= 1u << (3 + i);
-                if (i == 0) {
-                        char *end;
-                        unsigned long n;
-
-                        errno = 0;
-                        n = strtoul(value, &end, 10);
-                        if (errno || end == value || *end || value[0] == '-' || n > POLICY_MAX_RECALL_GRACE_SEC)
-                                return fail(ps, ps->line, "RecallGraceSec=%s: expected whole seconds from 0 to %u", value,
-                                            POLICY_MAX_RECALL_GRACE_SEC);
-                        ps->policy->recall_grace_sec = (unsigned) n;
-                } else if (strcmp(value, "kill") == 0 || strcmp(value, "none") == 0)
-                        ps->policy->recall_escalate = value[0] == 'k';
-                else
-                        return fail(ps, ps->line, "RecallEscalation=%s: expected kill (SIGTERM, then SIGKILL) or none", value);
-                return 1;
-        }
-        return fail(ps, ps->line, "unknown key %s in [Broker]", key);
+        } else if (i == 3) {
+                if (parse_uint(value, POLICY_MAX_RECALL_GRACE_SEC, &grace) < 0)
+                        return fail(ps, ps->line, "RecallGraceSec=%s: expected whole seconds from 0 to %u", value,
+                                    POLICY_MAX_RECALL_GRACE_SEC);
+                ps->policy->recall_grace_sec = (unsigned) grace;
+        } else if (strcmp(value, "kill") == 0 || strcmp(value, "none") == 0)
+                ps->policy->recall_escalate = value[0] == 'k';
+        else
+                return fail(ps, ps->line, "RecallEscalation=%s: expected kill (SIGTERM, then SIGKILL) or none", value);
+        return 1;
 }
 
 static int pool_value(Parser *ps, Pool *pool, const char *key, const char *v) {
