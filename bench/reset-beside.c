@@ -56,6 +56,17 @@ static vfio_broker *connect_hello(const char *name) {
         return b;
 }
 
+/* The tenant's turn: idle while the client says pause, gone when it says exit. */
+static void await_turn(Shared *sh) {
+        while (atomic_load(&sh->run) == 0) {
+                atomic_store(&sh->idle, 1);
+                usleep(1000);
+        }
+        if (atomic_load(&sh->run) < 0)
+                _exit(0);
+        atomic_store(&sh->idle, 0);
+}
+
 /* The baseline: the same reset with no broker in it, as root writes the device's sysfs reset file. */
 static void sysfs_tenant(Shared *sh, const char *bdf) {
         char path[128];
@@ -65,13 +76,7 @@ static void sysfs_tenant(Shared *sh, const char *bdf) {
                 uint64_t t;
                 FILE *f;
 
-                while (atomic_load(&sh->run) == 0) {
-                        atomic_store(&sh->idle, 1);
-                        usleep(1000);
-                }
-                if (atomic_load(&sh->run) < 0)
-                        _exit(0);
-                atomic_store(&sh->idle, 0);
+                await_turn(sh);
                 t = now_ns();
                 atomic_fetch_add(&sh->release_seq, 1);
                 f = fopen(path, "we");
@@ -98,13 +103,7 @@ static void tenant(Shared *sh, char **bdfs, int n) {
                 uint64_t t, id;
                 int r;
 
-                while (atomic_load(&sh->run) == 0) {
-                        atomic_store(&sh->idle, 1);
-                        usleep(1000);
-                }
-                if (atomic_load(&sh->run) < 0)
-                        _exit(0);
-                atomic_store(&sh->idle, 0);
+                await_turn(sh);
                 t = now_ns();
                 r = vfio_broker_acquire(b, 0, want, (size_t) n, &l);
                 if (r < 0) {

@@ -43,9 +43,7 @@ stop_broker
 
 # 5. beside resets: a client's FetchLease while another tenant acquires and releases, each release
 # resetting (off the loop): the bridge group's two edu by a bus reset, the virtio-rng by its FLR
-echo vfio-pci >/sys/bus/pci/devices/0000:03:00.0/driver_override
-echo 0000:03:00.0 >/sys/bus/pci/drivers/virtio-pci/unbind
-echo 0000:03:00.0 >/sys/bus/pci/drivers_probe
+to_vfio_pci 0000:03:00.0 virtio-pci
 cat >/tmp/bench-reset.conf <<'POLICY'
 [Broker]
 ResetRequired=no

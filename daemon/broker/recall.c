@@ -19,9 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "broker/connection.h"
 #include "broker/lease.h"
@@ -76,10 +74,10 @@ static size_t signal_holders(Lease *l, int signo, char *pids, size_t size) {
 
                 log_warning("lease %llu: the kernel has no kcmp(2) (CONFIG_KCMP): only the client process %u is signalled",
                             (unsigned long long) l->id, (unsigned) l->pid);
-                if (!c || !pidfd_alive(c->pidfd))
+                if (!c)
                         return 0;
                 snprintf(pids, size, "%u", (unsigned) l->pid);
-                return syscall(SYS_pidfd_send_signal, c->pidfd, signo, NULL, 0) == 0;
+                return holders_signal(&(Holder) { .pid = l->pid, .pidfd = c->pidfd }, 1, signo);
         }
         if (r < 0) {
                 log_warning("lease %llu: looking for the processes that hold its files: %s", (unsigned long long) l->id,

@@ -204,10 +204,10 @@ static int append_lease(sd_bus_message *reply, const Lease *l) {
         return r;
 }
 
-/* ListLeases() -> a(tuusauast): id, uid, pid, cgroup, IOMMU groups, devices, since (µs, realtime) */
-static int method_list_leases(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* An admin method's reply: an array of @type, what @append makes of each lease of every connection. */
+static int reply_each_lease(sd_bus_message *m, Bus *b, sd_bus_error *error, const char *type,
+                            int (*append)(sd_bus_message *reply, const Lease *l)) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Bus *b = userdata;
         Connection *c;
         int r;
 
@@ -216,19 +216,24 @@ static int method_list_leases(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(tuusauast)");
+                r = sd_bus_message_open_container(reply, 'a', type);
         LIST_FOREACH(c, &b->broker->connections, link) {
                 Lease *l;
 
                 LIST_FOREACH(l, &c->leases, link)
                         if (r >= 0)
-                                r = append_lease(reply, l);
+                                r = append(reply, l);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* ListLeases() -> a(tuusauast): id, uid, pid, cgroup, IOMMU groups, devices, since (µs, realtime) */
+static int method_list_leases(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return reply_each_lease(m, userdata, error, "(tuusauast)", append_lease);
 }
 
 /*
@@ -294,33 +299,17 @@ static int property_count(sd_bus *bus, const char *path, const char *interface, 
                                 n++;
         return sd_bus_message_append(reply, "u", n);
 }
+
+static int append_recall(sd_bus_message *reply, const Lease *l) {
+        if (l->recall.step == RECALL_NONE)
+                return 0;
+        return sd_bus_message_append(reply, "(tsst)", l->id, l->recall.step == RECALL_ASKED ? "asked" : "sigterm",
+                                     l->recall.why, l->recall.since_usec);
+}
+
 /* ListRecalls() -> a(tsst): each lease the broker wants back: id, step ("asked", "sigterm"), why, since (µs, realtime) */
 static int method_list_recalls(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Bus *b = userdata;
-        Connection *c;
-        int r;
-
-        r = check_admin(b, m, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(tsst)");
-        LIST_FOREACH(c, &b->broker->connections, link) {
-                Lease *l;
-
-                LIST_FOREACH(l, &c->leases, link)
-                        if (r >= 0 && l->recall.step != RECALL_NONE)
-                                r = sd_bus_message_append(reply, "(tsst)", l->id,
-                                                          l->recall.step == RECALL_ASKED ? "asked" : "sigterm",
-                                                          l->recall.why, l->recall.since_usec);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_each_lease(m, userdata, error, "(tsst)", append_recall);
 }
 
 static const sd_bus_vtable manager_vtable[] = {

@@ -42,6 +42,13 @@ start_broker() {
 	fail "vfio-brokerd did not come up"
 }
 
+# to_vfio_pci BDF DRIVER: move BDF from its host driver DRIVER to vfio-pci by hand (driver_override).
+to_vfio_pci() {
+	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
+	echo "$1" >"/sys/bus/pci/drivers/$2/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe
+}
+
 # start_system_bus: a dbus-daemon with Debian's system bus configuration (and
 # units/org.vfiobroker1.conf, in the initramfs); its pid in $DBUS_PID.
 start_system_bus() {

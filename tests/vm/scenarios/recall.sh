@@ -19,6 +19,16 @@ ready() {
 	fail "the holder in $1 did not come up"
 }
 logged() { grep -q "$1" "$BROKER_LOG" || fail "the broker's log lacks '$1'"; }
+# still_running LOG: the honouring client of LOG ($honour in the background) kept running after it
+# released; SIGTERM ends it, with status 0.
+still_running() {
+	pid=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' "$1")
+	kill -0 "$pid" || fail "the honouring client of $1 did not keep running"
+	kill "$pid"
+	rc=0
+	wait "$honour" || rc=$?
+	[ "$rc" = 0 ] || fail "the honouring client of $1 exited $rc"
+}
 
 start_system_bus
 cat >/tmp/recall.conf <<'POLICY'
@@ -50,12 +60,7 @@ for _ in $(seq 100); do grep -q 'still running' /tmp/honour.log && break; usleep
 cat /tmp/honour.log
 grep -q 'recalled (an administrator asked for it over D-Bus; 2000 ms of grace)' /tmp/honour.log ||
 	fail "the client's event does not say who asked and the grace"
-pid=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' /tmp/honour.log)
-kill -0 "$pid" || fail "the honouring client did not keep running"
-kill "$pid"
-rc=0
-wait "$honour" || rc=$?
-[ "$rc" = 0 ] || fail "the honouring client exited $rc"
+still_running /tmp/honour.log
 logged "lease $lease of uid 1000: recalled (an administrator asked for it over D-Bus)"
 grep -q 'SIGTERM to' "$BROKER_LOG" && fail "a client that released in time was escalated"
 
@@ -153,12 +158,7 @@ echo "recall: the removal of a device held by an honouring client returned after
 [ -e /sys/bus/pci/devices/0000:00:04.0 ] && fail "0000:00:04.0 is still there"
 for _ in $(seq 100); do grep -q 'still running' /tmp/unplug.log && break; usleep 20000; done
 grep -q 'recalled (the kernel asks for 0000:00:04.0 back' /tmp/unplug.log || { cat /tmp/unplug.log; fail "the client did not hear the kernel's request"; }
-pid=$(sed -n 's/.*holding (pid \([0-9]*\)).*/\1/p' /tmp/unplug.log)
-kill -0 "$pid" || fail "the client did not keep running"
-kill "$pid"
-rc=0
-wait "$honour" || rc=$?
-[ "$rc" = 0 ] || fail "the client exited $rc"
+still_running /tmp/unplug.log
 [ -z "$(state 0000:00:04.0)" ] || fail "a removed device is listed as $(state 0000:00:04.0)"
 echo 1 >/sys/bus/pci/rescan
 echo vfio-pci >/sys/bus/pci/devices/0000:00:04.0/driver_override

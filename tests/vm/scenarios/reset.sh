@@ -7,9 +7,7 @@
 reset_of() { vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $7 }'; }
 
 # The virtio-rng starts on its host driver; bound to vfio-pci by hand here.
-echo vfio-pci >/sys/bus/pci/devices/0000:03:00.0/driver_override
-echo 0000:03:00.0 >/sys/bus/pci/drivers/virtio-pci/unbind
-echo 0000:03:00.0 >/sys/bus/pci/drivers_probe
+to_vfio_pci 0000:03:00.0 virtio-pci
 [ "$(basename "$(readlink /sys/bus/pci/devices/0000:03:00.0/driver)")" = vfio-pci ] || fail "0000:03:00.0 is not on vfio-pci"
 
 cat >/tmp/reset.conf <<'POLICY'
