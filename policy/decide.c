@@ -105,7 +105,8 @@ const Grant *policy_decide(const Policy *p, const PolicyIdentity *id, const Poli
                          (unsigned) id->uid, d->bdf, n_identity);
         else
                 snprintf(why, why_size, "no grant names uid %u (gid %u, cgroup %s, label %s)", (unsigned) id->uid,
-                         (unsigned) id->gid, id->cgroup && *id->cgroup ? id->cgroup : "-",
+                         (unsigned) id->gid,
+                         !id->cgroup ? "unverified" : *id->cgroup ? id->cgroup : "-",
                          id->label && *id->label ? id->label : "-");
         return NULL;
 }

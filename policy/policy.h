@@ -129,7 +129,7 @@ typedef struct PolicyIdentity {
         gid_t gid;
         const gid_t *groups;            /* supplementary */
         size_t n_groups;
-        const char *cgroup;             /* cgroup v2 path, "/..." */
+        const char *cgroup;             /* cgroup v2 path, "/..."; NULL: unverified, no Cgroup= matches */
         const char *label;              /* security label, "" when none */
 } PolicyIdentity;
 

@@ -7,7 +7,7 @@ static PolicyIdentity identity_of(const Connection *c) {
                 .gid = c->gid,
                 .groups = c->groups,
                 .n_groups = c->n_groups,
-                .cgroup = c->cgroup,
+                .cgroup = c->pinned ? c->cgroup : NULL, /* a stranger's, for all we know */
                 .label = c->label,
         };
 }

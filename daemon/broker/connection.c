@@ -62,6 +62,7 @@ int connection_new(Broker *b, int fd, PeerIdentity *id, Connection **ret) {
                 .uid = id->uid,
                 .gid = id->gid,
                 .pid = id->pid,
+                .pinned = id->pinned,
                 .groups = id->groups,
                 .n_groups = id->n_groups,
         }, *c;
@@ -79,8 +80,9 @@ int connection_new(Broker *b, int fd, PeerIdentity *id, Connection **ret) {
         id->groups = NULL;
         b->next_connection_id++;
         user_charge(&c->unauthenticated, c->user, USER_UNAUTHENTICATED, 1);
-        log_info("connection %llu: uid %u gid %u pid %u cgroup %s label %s", (unsigned long long) c->id,
-                 (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid, c->cgroup, c->label[0] ? c->label : "-");
+        log_info("connection %llu: uid %u gid %u pid %u cgroup %s%s label %s", (unsigned long long) c->id,
+                 (unsigned) c->uid, (unsigned) c->gid, (unsigned) c->pid, c->cgroup,
+                 c->pinned ? "" : " (unverified)", c->label[0] ? c->label : "-");
         *ret = c;
         return 0;
 }
@@ -92,6 +94,7 @@ int connection_adopt(Broker *b, int fd, int pidfd, const Connection *saved, Conn
         init.fd = fd;
         init.pidfd = pidfd;
         init.said_hello = true;
+        init.pinned = peer_pidfd_pinned(); /* as it was at accept: the same kernel */
         init.groups = NULL;
         init.n_groups = 0;
         r = peer_groups(fd, &init.groups, &init.n_groups);

@@ -23,6 +23,7 @@ struct Connection {
         gid_t *groups;                  /* supplementary, SO_PEERGROUPS */
         size_t n_groups;
         char cgroup[512];
+        bool pinned;                    /* the pidfd is surely the peer, so is the cgroup (peer_pidfd_pinned()) */
         char label[256];                /* SO_PEERSEC; "" without an LSM label */
         bool said_hello;
         bool events;                    /* said in Hello that it reads LeaseEvents */

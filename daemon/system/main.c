@@ -18,6 +18,7 @@
 #include "system/persist.h"
 #include "system/service.h"
 #include "util/log.h"
+#include "util/peer.h"
 #include "util/loop.h"
 
 /* A positive count, at most a million. */
@@ -77,6 +78,16 @@ static void log_policy(const Broker *b) {
         log_info("policy: %zu pool(s), %zu grant(s); AllowUnsafeInterrupts=%s AllowNoIommu=%s ResetRequired=%s",
                  b->policy.n_pools, b->policy.n_grants, b->policy.allow_unsafe_interrupts ? "yes" : "no",
                  b->policy.allow_noiommu ? "yes" : "no", b->policy.reset_required ? "yes" : "no");
+        if (peer_pidfd_pinned())
+                return;
+        for (size_t i = 0; i < b->policy.n_grants; i++) {
+                const Grant *g = &b->policy.grants[i];
+
+                if (g->n_cgroups > 0)
+                        log_warning("grant \"%s\" (%s:%u): Cgroup= never matches on this kernel: without "
+                                    "SO_PEERPIDFD (Linux 6.5) a client's cgroup cannot be read race-free",
+                                    g->name, g->file, g->line);
+        }
 }
 
 /* SIGHUP or the admin API's ReloadPolicy: -errno with @error saying why if the policy is broken. */

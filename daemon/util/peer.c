@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <poll.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 
@@ -25,27 +27,79 @@ int peer_credentials(int fd, PeerIdentity *ret) {
         return 0;
 }
 
-/* Pin the peer's process: SO_PEERPIDFD where the kernel has it, else pidfd_open and a re-check. */
-static int peer_pidfd(int fd, pid_t pid, int *ret) {
-        struct ucred again;
+bool peer_pidfd_pinned(void) {
+        static int known = -1;
+
+        if (known < 0) {
+                int sv[2], pidfd;
+                socklen_t len = sizeof(pidfd);
+
+                known = 0;
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                        return false;
+                if (getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0) {
+                        known = 1;
+                        close(pidfd);
+                }
+                close(sv[0]);
+                close(sv[1]);
+        }
+        return known == 1;
+}
+
+/* The effective uid of the process @pid, from /proc; -errno when it cannot be read. */
+static int process_euid(pid_t pid, uid_t *ret) {
+        char path[64], line[256];
+        unsigned real, effective;
+        int r = -ENOENT;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%u/status", (unsigned) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Uid: %u %u", &real, &effective) == 2) {
+                        *ret = effective;
+                        r = 0;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+/*
+ * Pin the peer's process.  SO_PEERPIDFD (Linux 6.5) names the very process
+ * that connected, and fails once it has exited: such a peer is refused.  An
+ * older kernel only has the pid SO_PEERCRED recorded at connect(), which the
+ * connecting process may have given back (and someone else been given) by
+ * now.  There the pidfd is opened on that pid and kept only if the peer has
+ * not hung up and the process is of the peer's uid; it is still not proof
+ * (the socket may live on in a child of a process that exited), so such an
+ * identity is marked unpinned and its cgroup is never trusted.
+ */
+static int peer_pidfd(int fd, const PeerIdentity *id, int *ret, bool *ret_pinned) {
+        struct pollfd p = { .fd = fd, .events = POLLRDHUP };
         socklen_t len = sizeof(int);
+        uid_t euid;
         int pidfd;
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0) {
                 *ret = pidfd;
+                *ret_pinned = true;
                 return 0;
         }
-        pidfd = pidfd_open(pid, 0);
+        if (errno != ENOPROTOOPT)
+                return -ESRCH; /* the connecting process is gone */
+        pidfd = pidfd_open(id->pid, 0);
         if (pidfd < 0)
-                return -errno;
-        /* The pid may have been reused between connect() and here if the peer is gone. */
-        len = sizeof(again);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &again, &len) < 0 || again.pid != pid ||
-            !pidfd_alive(pidfd)) {
+                return -ESRCH;
+        if (poll(&p, 1, 0) != 0 || process_euid(id->pid, &euid) < 0 || euid != id->uid || !pidfd_alive(pidfd)) {
                 safe_close(pidfd);
                 return -ESRCH;
         }
         *ret = pidfd;
+        *ret_pinned = false;
         return 0;
 }
 
@@ -115,7 +169,7 @@ static int peer_label(int fd, char *buf, size_t size) {
 int peer_identify(int fd, PeerIdentity *id) {
         int r;
 
-        r = peer_pidfd(fd, id->pid, &id->pidfd);
+        r = peer_pidfd(fd, id, &id->pidfd, &id->pinned);
         if (r >= 0)
                 r = peer_groups(fd, &id->groups, &id->n_groups);
         if (r >= 0)

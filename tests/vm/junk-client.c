@@ -82,23 +82,10 @@ static void hello(int fd) {
 }
 
 static void acquire(int fd, const char *bdf, Vfiobroker__IrqType irq) {
-        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
-        Vfiobroker__AcquireRequest a = VFIOBROKER__ACQUIRE_REQUEST__INIT;
-        Vfiobroker__DeviceRequest d = VFIOBROKER__DEVICE_REQUEST__INIT, *dp = &d;
-        Vfiobroker__IrqRequest i = VFIOBROKER__IRQ_REQUEST__INIT, *ip = &i;
-
-        d.bdf = (char *) bdf;
-        if (irq) {
-                i.type = irq;
-                d.irqs = &ip;
-                d.n_irqs = 1;
+        if (raw_send_acquire(fd, bdf, irq) < 0) {
+                perror("junk-client: send");
+                exit(EXIT_FAILURE);
         }
-        a.devices = &dp;
-        a.n_devices = 1;
-        req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
-        req.acquire = &a;
-        req.id = 7;
-        send_request(fd, &req, NULL, 0);
 }
 
 int main(int argc, char **argv) {

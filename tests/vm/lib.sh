@@ -11,6 +11,15 @@ fail() {
 	exit 1
 }
 
+# pins_peers: whether this kernel has SO_PEERPIDFD (6.5), the only race-free view of a client's cgroup.
+pins_peers() {
+	v=$(uname -r)
+	major=${v%%.*}
+	minor=${v#*.}
+	minor=${minor%%.*}
+	[ "$major" -gt 6 ] || { [ "$major" = 6 ] && [ "$minor" -ge 5 ]; }
+}
+
 as_alice() { runas 1000 1000 "$@"; }
 as_bob() { runas 1001 1001 "$@"; }
 

@@ -32,3 +32,23 @@ int raw_send_hello(int fd, const char *name) {
         req.hello = &h;
         return wire_send_message(fd, &req.base, NULL, 0);
 }
+
+int raw_send_acquire(int fd, const char *bdf, int irq) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__AcquireRequest a = VFIOBROKER__ACQUIRE_REQUEST__INIT;
+        Vfiobroker__DeviceRequest d = VFIOBROKER__DEVICE_REQUEST__INIT, *dp = &d;
+        Vfiobroker__IrqRequest i = VFIOBROKER__IRQ_REQUEST__INIT, *ip = &i;
+
+        d.bdf = (char *) bdf;
+        if (irq) {
+                i.type = (Vfiobroker__IrqType) irq;
+                d.irqs = &ip;
+                d.n_irqs = 1;
+        }
+        a.devices = &dp;
+        a.n_devices = 1;
+        req.op_case = VFIOBROKER__REQUEST__OP_ACQUIRE;
+        req.acquire = &a;
+        req.id = 7;
+        return wire_send_message(fd, &req.base, NULL, 0);
+}

@@ -8,3 +8,6 @@ int raw_connect(const char *who);
 
 /* Send a Hello naming @name (the reply is left for the caller); 0 or -errno. */
 int raw_send_hello(int fd, const char *name);
+
+/* Send an AcquireRequest (id 7) for @bdf, with one interrupt of type @irq unless 0; 0 or -errno. */
+int raw_send_acquire(int fd, const char *bdf, int irq);
