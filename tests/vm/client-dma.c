@@ -49,12 +49,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <linux/vfio.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "edu.h"
@@ -75,6 +77,15 @@ static int domain_fd(const vfio_broker_lease *lease) {
         return vfio_broker_lease_find_fd(lease, backend == VFIO_BROKER_BACKEND_LEGACY ? VFIO_BROKER_FD_CONTAINER
                                                                                       : VFIO_BROKER_FD_IOMMUFD,
                                          NULL, 0, 0);
+}
+
+/* Whether two leases' domains are one open file (kcmp), and for iommufd one IOAS. */
+static bool same_domain(const vfio_broker_lease *a, const vfio_broker_lease *b) {
+        pid_t self = getpid();
+
+        if (syscall(SYS_kcmp, self, self, KCMP_FILE, domain_fd(a), domain_fd(b)) != 0)
+                return false;
+        return backend == VFIO_BROKER_BACKEND_LEGACY || vfio_broker_lease_ioas(a) == vfio_broker_lease_ioas(b);
 }
 
 /* Map @size bytes at @buf for DMA at @iova on the lease's domain: 0 or -errno. */
@@ -205,7 +216,12 @@ static int acquire_all(vfio_broker *b, char **bdfs, int count, struct vfio_broke
                 *lease_id = vfio_broker_lease_id(leases[n]);
                 if (expect_memlock && n == 0 && check_memlock(b, leases[n], expect_memlock) != 0)
                         return EXIT_FAILURE;
-                /* Every acquire into the lease hands the same container again. */
+                /* Every acquire into the lease hands the same container (or iommufd and IOAS) again. */
+                if (n > 0 && !same_domain(leases[0], leases[n])) {
+                        fprintf(stderr, "client-dma: %s joined the lease in another %s than %s\n", bdfs[n],
+                                backend == VFIO_BROKER_BACKEND_LEGACY ? "container" : "iommufd or IOAS", bdfs[0]);
+                        return EXIT_FAILURE;
+                }
                 if (dma_one(b, leases[n], bdfs[n], 0x100000 * (uint64_t) (n + 1)) != 0)
                         return EXIT_FAILURE;
         }

@@ -12,6 +12,8 @@ as_alice client-dma --fetch 0000:00:03.0 || fail "client-dma"
 [ "$(state 0000:00:03.0)" = free ] || fail "0000:00:03.0 not free after release"
 as_alice client-dma --intx --fetch 0000:00:04.0 || fail "client-dma with INTx"
 [ "$(state 0000:00:04.0)" = free ] || fail "0000:00:04.0 not free after release"
+# A second group joins the lease: the same container comes back (client-dma checks with kcmp).
+as_alice client-dma 0000:00:03.0 0000:00:04.0 || fail "two groups in one lease"
 grep -q 'GRANT lease .* to uid 1000 .*by grant "testers"' "$BROKER_LOG" || fail "no grant logged"
 stop_broker
 echo "broker-dma: passed"

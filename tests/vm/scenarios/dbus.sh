@@ -39,7 +39,10 @@ cat /tmp/err
 grep -q 'Rejected send message' /tmp/err || fail "alice was not refused by the bus policy"
 rc=0
 as_alice busctl --system call org.vfiobroker1 /org/vfiobroker1 org.vfiobroker1.Manager ReleaseLease t "$lease" 2>/tmp/err || rc=$?
-[ "$rc" != 0 ] || fail "alice released a lease over D-Bus"
+cat /tmp/err
+[ "$rc" != 0 ] && grep -q 'Access denied' /tmp/err ||
+	fail "alice's ReleaseLease was not refused by the bus policy (exit $rc)"
+[ "$(state 0000:00:03.0)" = leased ] || fail "alice's refused ReleaseLease ended the lease"
 
 # ReleaseLease recalls the lease: the holder hears it on its REQ eventfd, closes everything, the group is free
 # (scenarios/recall.sh: the event, the grace and the escalation).

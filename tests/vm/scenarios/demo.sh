@@ -17,7 +17,10 @@ echo "demo: vfio-brokerd is running as root. What it shows alice (vfio-brokerctl
 as_alice vfio-brokerctl list | say
 group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:03.0/iommu_group)")
 echo "demo: alice (uid 1000) tries to open /dev/vfio/$group herself:"
-as_alice sh -c "exec 3<>/dev/vfio/$group" 2>&1 | say || true
+rc=0
+as_alice sh -c "exec 3<>/dev/vfio/$group" >/tmp/open.log 2>&1 || rc=$?
+say </tmp/open.log
+[ "$rc" != 0 ] && grep -q 'Permission denied' /tmp/open.log || fail "alice opened /dev/vfio/$group herself"
 echo "demo: alice asks the broker instead:"
 echo "demo:   \$ vfio-brokerctl run --irq 0000:00:03.0:msi 0000:00:03.0 -- fds-dma 0000:00:03.0"
 rc=0

@@ -47,6 +47,7 @@ POLICY=/tmp/iommufd.conf start_broker
 as_alice client-dma --iommufd 0000:00:04.0 || fail "iommufd driver mode with MSI"
 as_alice client-dma --iommufd --intx 0000:00:04.0 || fail "iommufd driver mode with INTx"
 as_alice client-dma --iommufd --expect-memlock 1048576 0000:00:04.0 || fail "MemlockLimit on an iommufd lease"
+as_alice client-dma --iommufd 0000:00:04.0 0000:01:01.0 || fail "two groups in one iommufd lease (one iommufd, one IOAS)"
 [ "$(state 0000:00:04.0)" = free ] || fail "0000:00:04.0 not free after the iommufd leases"
 
 # Through vfio-brokerctl run: the tokens of VFIO_BROKER_FDS.

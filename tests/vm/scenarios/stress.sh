@@ -47,16 +47,31 @@ else
 	[ "$rss_after" -le $((rss_before + 1024)) ] || fail "the broker's memory grew by more than 1 MiB"
 fi
 
-# 100 clients killed at random points of an acquire.
+# 100 clients killed at random points of an acquire: uniformly over the time a
+# whole run takes here (exec, connect, Hello, acquire, DMA, release).
+t0=$(now_ms)
+as_alice client-dma 0000:00:04.0 >/dev/null || fail "a timed run"
+span=$(($(now_ms) - t0))
+mark=$(wc -l <"$BROKER_LOG")
 for i in $(seq 100); do
 	runas 1000 1000 client-dma 0000:00:04.0 >/dev/null 2>&1 </dev/null &
-	usleep $((RANDOM % 40000))
+	usleep $((RANDOM * span * 1000 / 32768))
 	kill -9 $! 2>/dev/null || true
 	wait $! 2>/dev/null || true
 done
 for bdf in 0000:00:03.0 0000:00:04.0 0000:01:01.0; do
 	wait_state $bdf free 3000 >/dev/null
 done
+# Where the kills landed, from the broker's side: connected (the broker saw the
+# client), granted, and released because the client was gone (killed holding it).
+tail -n +"$((mark + 1))" "$BROKER_LOG" >/tmp/kills.log
+count() { grep -c "$1" /tmp/kills.log || [ $? = 1 ]; } # grep -c says 0 and exits 1 when none match
+seen=$(count 'connection [0-9]*: uid 1000 ')
+granted=$(count 'GRANT lease .* to uid 1000 ')
+gone=$(count 'of uid 1000 released (client gone)')
+echo "stress: a run takes $span ms; of 100 clients killed in it, the broker saw $seen connect, granted $granted, released $gone as gone"
+[ "$((100 - seen))" -ge 5 ] && [ "$seen" -ge 30 ] && [ "$gone" -ge 10 ] ||
+	fail "the kills did not land across the run (before connecting, and holding the lease)"
 echo "stress: after 100 SIGKILLs mid-acquire every group is free"
 wait_fd_count "$BROKER_PID" "$fds_before" 5000
 as_alice client-dma 0000:00:04.0 >/dev/null || fail "0000:00:04.0 unusable after the kills"
