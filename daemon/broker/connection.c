@@ -9,22 +9,45 @@
 #include "common/util.h"
 #include "util/log.h"
 
-static unsigned connections_of(Broker *b, uid_t uid) {
+static unsigned charged_to(Broker *b, uid_t uid, UserSlot slot) {
         User *u;
 
         LIST_FOREACH(u, &b->users.users, link)
                 if (u->uid == uid)
-                        return user_charged(u, USER_CONNECTIONS);
+                        return user_charged(u, slot);
         return 0;
+}
+
+bool connection_full_before_hello(Broker *b) {
+        return user_registry_total(&b->users, USER_UNAUTHENTICATED) >= b->config.max_unauthenticated;
+}
+
+Connection *connection_crowding(Broker *b, uid_t uid) {
+        unsigned mine = charged_to(b, uid, USER_UNAUTHENTICATED), most = mine;
+        Connection *c, *victim = NULL;
+
+        /* Newest first in the list: the last one seen of those with most is the oldest. */
+        LIST_FOREACH(c, &b->connections, link) {
+                unsigned n;
+
+                if (c->said_hello)
+                        continue;
+                n = user_charged(c->user, USER_UNAUTHENTICATED);
+                if (n > most || (victim && n == most)) {
+                        most = n;
+                        victim = c;
+                }
+        }
+        return victim;
 }
 
 int connection_check_limits(Broker *b, uid_t uid, BrokerError *err) {
         unsigned n;
 
-        if (user_registry_total(&b->users, USER_UNAUTHENTICATED) >= b->config.max_unauthenticated)
+        if (connection_full_before_hello(b))
                 return broker_error(err, BROKER_E_TOO_MANY_CONNECTIONS,
                                     "too many connections have not said Hello yet (%u)", b->config.max_unauthenticated);
-        n = connections_of(b, uid);
+        n = charged_to(b, uid, USER_CONNECTIONS);
         if (n >= b->config.max_connections_per_uid)
                 return broker_error(err, BROKER_E_TOO_MANY_CONNECTIONS, "uid %u has %u connections, the most allowed",
                                     (unsigned) uid, n);

@@ -35,6 +35,17 @@ struct Connection {
         LIST_ENTRY(Connection) link;
 };
 
+/* Whether as many connections wait for their Hello as the broker allows (all uids). */
+bool connection_full_before_hello(Broker *b);
+
+/*
+ * When the connections before Hello are full: the one to end for a newcomer
+ * of @uid.  The oldest of those of the uids that have most, if that is more
+ * than @uid has (so one uid, or a few, cannot keep everyone else out until
+ * their deadlines); NULL when @uid has as many as anyone.
+ */
+Connection *connection_crowding(Broker *b, uid_t uid);
+
 /* Room for one more connection of @uid: 0, or BROKER_E_TOO_MANY_CONNECTIONS and why. */
 int connection_check_limits(Broker *b, uid_t uid, BrokerError *err);
 

@@ -25,17 +25,21 @@ struct RpcServer {
         LIST_HEAD(, Session) sessions;
 };
 
-/* A lease's holder hears what the broker wants of it, on its socket, if it said it reads events. */
-static void on_lease_event(Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec, void *userdata) {
-        RpcServer *s = userdata;
+static Session *session_of(RpcServer *s, const Connection *c) {
         Session *session;
 
         LIST_FOREACH(session, &s->sessions, link)
-                if (session->connection == l->connection) {
-                        if (session->connection->events)
-                                session_send_event(session, l->id, kind, why, grace_usec);
-                        return;
-                }
+                if (session->connection == c)
+                        return session;
+        return NULL;
+}
+
+/* A lease's holder hears what the broker wants of it, on its socket, if it said it reads events. */
+static void on_lease_event(Lease *l, LeaseEventKind kind, const char *why, uint64_t grace_usec, void *userdata) {
+        Session *session = session_of(userdata, l->connection);
+
+        if (session && session->connection->events)
+                session_send_event(session, l->id, kind, why, grace_usec);
 }
 
 static const BrokerObserver rpc_observer = {
@@ -103,6 +107,18 @@ static int accept_client(RpcServer *s, int fd) {
         r = peer_credentials(fd, &id);
         if (r < 0)
                 return r;
+        if (connection_full_before_hello(s->broker)) {
+                Connection *crowding = connection_crowding(s->broker, id.uid);
+                Session *victim = crowding ? session_of(s, crowding) : NULL;
+
+                if (victim) {
+                        char why[160];
+
+                        snprintf(why, sizeof(why), "no Hello yet, and its uid has the most connections waiting "
+                                 "for one: room made for uid %u", (unsigned) id.uid);
+                        session_end(victim, 0, BROKER_E_TOO_MANY_CONNECTIONS, why);
+                }
+        }
         r = connection_check_limits(s->broker, id.uid, &err);
         if (r != 0) {
                 session_say_error(fd, 0, r, err.message);
@@ -166,22 +182,13 @@ int rpc_server_listen(RpcServer *s, const char *path) {
         return 0;
 }
 
-static bool has_session(RpcServer *s, const Connection *c) {
-        Session *session;
-
-        LIST_FOREACH(session, &s->sessions, link)
-                if (session->connection == c)
-                        return true;
-        return false;
-}
-
 int rpc_server_serve_adopted(RpcServer *s) {
         Connection *c, *next;
         int r;
 
         for (c = LIST_FIRST(&s->broker->connections); c; c = next) {
                 next = LIST_NEXT(c, link);
-                if (has_session(s, c))
+                if (session_of(s, c))
                         continue;
                 r = session_new(s, c, false, NULL);
                 if (r < 0)

@@ -97,9 +97,13 @@ void session_say_error(int fd, uint64_t id, int code, const char *what) {
         reply_done(&reply);
 }
 
+void session_end(Session *s, uint64_t id, int code, const char *why) {
+        session_say_error(s->connection->fd, id, code, why);
+        session_close(s, why);
+}
+
 static void protocol_error(Session *s, uint64_t id, const char *what) {
-        session_say_error(s->connection->fd, id, RPC_E_PROTOCOL, what);
-        session_close(s, what);
+        session_end(s, id, RPC_E_PROTOCOL, what);
 }
 
 /* Handle one request; false when the session was closed (and freed) on the way. */
@@ -214,10 +218,7 @@ static void on_process_exit(Source *src, int fd, void *userdata) {
 }
 
 static void on_hello_timeout(Source *src, void *userdata) {
-        Session *s = userdata;
-
-        session_say_error(s->connection->fd, 0, RPC_E_HELLO_TIMEOUT, "no Hello in time");
-        session_close(s, "no Hello in time");
+        session_end(userdata, 0, RPC_E_HELLO_TIMEOUT, "no Hello in time");
 }
 
 void session_said_hello(Session *s, const char *name) {

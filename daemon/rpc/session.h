@@ -43,6 +43,9 @@ void session_send_event(Session *s, uint64_t lease_id, LeaseEventKind kind, cons
 /* Tell the client on @fd why before hanging up (best effort: it may not read); @id: the request's. */
 void session_say_error(int fd, uint64_t id, int code, const char *what);
 
+/* Tell the client why (@code: RPC_E_* or BROKER_E_*, best effort; @id: the request's or 0), then hang up; @s is freed. */
+void session_end(Session *s, uint64_t id, int code, const char *why);
+
 /* Hello done: the connection leaves the unauthenticated count and its deadline. */
 void session_said_hello(Session *s, const char *name);
 

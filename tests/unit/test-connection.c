@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker/acquire.h"
+#include "common/util.h"
 #include "fake-sysfs.h"
 #include "kernel/backend-fake.h"
 #include "test-broker.h"
@@ -69,6 +70,51 @@ static Lease *lease_of(Connection *c, const char *bdf) {
 
         CHECK_EQ_INT(acquire(c, &a, &err, &l, &first), 0);
         return l;
+}
+
+/* A connection before Hello, of @uid as if it came from there. */
+static Connection *silent_connection_of(Broker *b, uid_t uid, int *ret_peer) {
+        PeerIdentity id;
+        Connection *c;
+        int sv[2];
+
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+        CHECK_EQ_INT(peer_credentials(sv[0], &id), 0);
+        CHECK_EQ_INT(peer_identify(sv[0], &id), 0);
+        id.uid = uid;
+        CHECK_EQ_INT(connection_new(b, sv[0], &id, &c), 0);
+        *ret_peer = sv[1];
+        return c;
+}
+
+static void crowded(BrokerConfig *config) {
+        config->max_unauthenticated = 3;
+}
+
+/* Full before Hello: the oldest silent connection of the uid with most gives way, never to that uid itself. */
+static void test_crowding(void) {
+        Broker *b = test_broker_new(fs.root, NULL, crowded);
+        Connection *a1, *a2, *b1;
+        int peers[3];
+
+        a1 = silent_connection_of(b, 5000, &peers[0]);
+        b1 = silent_connection_of(b, 5001, &peers[1]);
+        CHECK(!connection_full_before_hello(b));
+        CHECK(connection_crowding(b, 5002) == a1); /* a tie: the oldest of those that have most */
+        a2 = silent_connection_of(b, 5000, &peers[2]);
+        CHECK(connection_full_before_hello(b));
+        CHECK(connection_crowding(b, 5002) == a1);
+        CHECK(connection_crowding(b, 5001) == a1); /* 5000 has 2, 5001 one */
+        CHECK(connection_crowding(b, 5000) == NULL); /* nobody has more than 5000 */
+        connection_said_hello(a1, "now");
+        CHECK(!connection_full_before_hello(b));
+        CHECK(connection_crowding(b, 5001) == NULL); /* 1 each */
+        CHECK(connection_crowding(b, 5002) == b1);
+        connection_free(a1);
+        connection_free(a2);
+        connection_free(b1);
+        close_many(peers, 3);
+        test_broker_free(b);
 }
 
 static void test_end(void) {
@@ -141,6 +187,7 @@ int main(void) {
         fake_sysfs_init(&fs);
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
         RUN(test_limits);
+        RUN(test_crowding);
         RUN(test_end);
         RUN(test_adopt);
         fake_sysfs_done(&fs);
