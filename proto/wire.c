@@ -98,6 +98,9 @@ ssize_t wire_recv(int sock, void *buf, size_t size, int *fds, size_t max_fds, si
         }
         if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
                 r = -EBADMSG;
+        /* An empty packet is no message (and would pass for the end of the stream): its fds are not taken. */
+        if (n == 0 && n_fds > 0)
+                r = -EBADMSG;
         if (r < 0) {
                 close_many(fds, n_fds);
                 return r;

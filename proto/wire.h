@@ -28,7 +28,8 @@ int wire_send_message(int sock, const ProtobufCMessage *msg, const int *fds, siz
  * are ever needed) and up to @max_fds fds into @fds, close-on-exec.
  * Returns the packet's length, 0 at end of stream, or -errno.  Every control
  * message is walked; a packet longer than @size, a truncated control buffer,
- * more fds than @max_fds or a control message other than SCM_RIGHTS is
- * -EBADMSG, and then every fd that arrived with it is already closed.
+ * more fds than @max_fds, a control message other than SCM_RIGHTS or fds on
+ * an empty packet is -EBADMSG, and then every fd that arrived with it is
+ * already closed.
  */
 ssize_t wire_recv(int sock, void *buf, size_t size, int *fds, size_t max_fds, size_t *ret_n_fds);

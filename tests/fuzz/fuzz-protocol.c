@@ -3,7 +3,8 @@
  * libFuzzer target: one client packet through the broker's decode, validation
  * and dispatch, as root under a policy that grants everything, with devices
  * from a fake sysfs tree and the fake kernel backend.  Leases made
- * are released after each input, so that nothing carries over.
+ * are released after each input, so that nothing carries over.  Quiet
+ * unless FUZZ_LOG is set.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "fake-sysfs.h"
 #include "rpc/dispatch.h"
 #include "rpc/server.h"
+#include "util/log.h"
 #include "util/peer.h"
 
 static Broker *broker;
@@ -27,6 +29,8 @@ static void setup(void) {
         BrokerConfig config;
         PolicyError err;
 
+        /* The log of every input would take the time from fuzzing: FUZZ_LOG=1 to see it. */
+        log_max_level = getenv("FUZZ_LOG") ? LOG_DEBUG : LOG_CRIT;
         fake_sysfs_init(&fs);
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
         fake_sysfs_add(&fs, "0000:01:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3);

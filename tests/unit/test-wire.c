@@ -89,6 +89,24 @@ static void test_too_many_fds_refused(void) {
         close_many(sv, 2);
 }
 
+/* An empty packet with fds (a hostile peer's): refused with its fds closed, not taken for the end. */
+static void test_empty_packet_with_fds(void) {
+        int sv[2], efd, got[2];
+        char buf[16];
+        size_t n_fds = 99;
+        int before;
+
+        pair(sv);
+        efd = eventfd(0, EFD_CLOEXEC);
+        before = n_open_fds();
+        CHECK_EQ_INT(wire_send(sv[0], "", 0, &efd, 1), 0);
+        CHECK_EQ_INT(wire_recv(sv[1], buf, sizeof(buf), got, 2, &n_fds), -EBADMSG);
+        CHECK_EQ_INT(n_fds, 99);
+        CHECK_EQ_INT(n_open_fds(), before);
+        safe_close(efd);
+        close_many(sv, 2);
+}
+
 static void test_end_of_stream(void) {
         int sv[2], got[1];
         char buf[16];
@@ -105,6 +123,7 @@ int main(void) {
         RUN(test_unexpected_fds_closed);
         RUN(test_oversized_packet_refused);
         RUN(test_too_many_fds_refused);
+        RUN(test_empty_packet_with_fds);
         RUN(test_end_of_stream);
         return 0;
 }
