@@ -88,6 +88,7 @@ int persist_adopt(Persist *p, StoredFd *fds, size_t n) {
         Broker *b = p->broker;
         Returned returned;
         Adoption a = { .broker = b, .returned = &returned };
+        const char *why = NULL;
         unsigned bad = 0;
         size_t n_leases;
         int r;
@@ -96,9 +97,11 @@ int persist_adopt(Persist *p, StoredFd *fds, size_t n) {
         if (r < 0)
                 return r;
         broker_hold(b); /* written once, when all is adopted (a quarantine would write it midway) */
-        r = state_file_read(p->state_path, record_kinds, n_record_kinds, &a, &bad);
-        if (r == -EBADMSG)
-                log_error("%s is not a state file this broker reads: nothing adopted", p->state_path);
+        r = state_file_read(p->state_path, record_kinds, n_record_kinds, &a, &bad, &why);
+        if (r < 0 && r != -ENOENT)
+                log_error("%s is %s: nothing adopted; the FD store's %zu fd(s) are closed (a group a client still "
+                          "holds stays busy in the kernel until its fds close)",
+                          p->state_path, why ? why : strerror(-r), n);
         n_leases = broker_count_leases(b);
         if (n_leases > 0 || bad > 0)
                 log_notice("restart: adopted %zu lease(s) from the FD store%s", n_leases,

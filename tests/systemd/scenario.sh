@@ -1,21 +1,11 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The systemd test bed's scenario, run by vmtest.service as root once the
 # guest (Debian 12, systemd as PID 1, the project installed by meson install)
 # is up.  Its exit status is the result: any command that fails outside a
 # test (an `if`, `||` or `&&`) fails the scenario (set -e).
 set -eu
-GRANT=0b28f17e8455441fbfe08fdabf0cd487
-RELEASE=7d84da23683c41e28386001d994f2896
-BDF=0000:00:03.0
-
-fail() {
-	echo "FAIL: $*"
-	systemctl status --no-pager vfio-brokerd.service vfio-brokerd.socket || : # 3 when inactive: the log goes on
-	journalctl --no-pager -u vfio-brokerd.service | tail -n 40
-	exit 1
-}
-as_alice() { runas 1000 1000 "$@"; }
-broker_pid() { systemctl show -p MainPID --value vfio-brokerd.service; }
+. /usr/local/lib/vmtest/lib.sh
 
 echo "systemd: $(systemctl --version | head -n 1), kernel $(uname -r)"
 
@@ -81,71 +71,7 @@ n=$(journalctl --no-pager -u vfio-brokerd.service | grep -c 'policy reloaded')
 [ "$n" = 2 ] || fail "$n reloads in the journal, not 2"
 vfio-brokerctl status || fail "status over D-Bus"
 
-# Restarts lose no lease: alice holds 00:04.0 through restart and SIGKILL.
-HELD=0000:00:04.0
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
-	cat "$1"
-	fail "no '$2' in $1"
-}
-wait_active() { # OLD_PID: the service is active under another pid
-	for _ in $(seq 100); do
-		p=$(broker_pid)
-		[ "$(systemctl is-active vfio-brokerd.service)" = active ] && [ "$p" != 0 ] && [ "$p" != "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "the service did not come back"
-}
-state_of() { vfio-brokerctl list | awk -v bdf="$1" '$1 == bdf { print $6 }'; }
-wait_state() { # BDF STATE TENTHS: BDF reaches STATE within TENTHS tenths of a second
-	for _ in $(seq "$3"); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done
-	fail "$1 is '$(state_of "$1")', not $2: $4"
-}
-admin_api_follows() { # the new broker owns org.vfiobroker1 (it waits in the name's queue while the old one's connection lingers)
-	local owner=
-	for _ in $(seq 100); do
-		owner=$(busctl --system status org.vfiobroker1 2>/dev/null | sed -n 's/^PID=//p')
-		[ "$owner" = "$(broker_pid)" ] && vfio-brokerctl status >/dev/null && return 0
-		sleep 0.1
-	done
-	fail "org.vfiobroker1 belongs to pid '$owner', not to the broker ($(broker_pid)), after the restart"
-}
-restart() { # systemctl ARGS...: the service goes down that way and comes back under a new pid
-	local old
-	old=$(broker_pid)
-	systemctl "$@" vfio-brokerd.service || fail "systemctl $*"
-	wait_active "$old"
-	admin_api_follows
-	echo "systemd: systemctl $*: pid $old -> $(broker_pid), which serves the admin API"
-}
-reset_recorded() { # PID: broker PID gave $HELD's group back with a RESET record saying what it reset:
-	# an edu has no reset, so the truth is "0/1 reset" (tests/vm reset.sh sees real resets)
-	local group
-	group=$(basename "$(readlink "/sys/bus/pci/devices/$HELD/iommu_group")")
-	journalctl --no-pager -o verbose _PID="$1" MESSAGE_ID=0a6e2f8a36e74596968eb099eeff093f VFIO_BROKER_GROUP="$group" >/tmp/reset.journal
-	grep -q 'VFIO_BROKER_RESULT=0/1 reset$' /tmp/reset.journal || { cat /tmp/reset.journal; return 1; }
-}
-hold_dma() { # [BDF...]: alice's client-dma --hold-dma on them (default $HELD) in one lease, its pid in $holder
-	runas 1000 1000 client-dma --hold-dma "${@:-$HELD}" >/tmp/hold.log 2>&1 </dev/null &
-	holder=$!
-	wait_for /tmp/hold.log holding
-}
-killed() { # PID: a child of ours we sent SIGKILL is reaped, and died of it
-	local rc=0
-	wait "$1" 2>/dev/null || rc=$?
-	[ "$rc" = 137 ] || fail "pid $1 exited $rc, not by SIGKILL"
-}
-held_is_busy() { # a new acquire of $HELD by alice is refused as busy
-	local rc=0
-	as_alice vfio-brokerctl run "$HELD" -- true 2>/tmp/err || rc=$?
-	cat /tmp/err
-	[ "$rc" = 125 ] && grep -q busy /tmp/err
-}
-dma_again() { # ROUND
-	kill -USR1 "$holder"
-	wait_for /tmp/hold.log "DMA round $1 passed"
-}
-
+# Restarts lose no lease: alice holds $HELD through restart and SIGKILL.
 # The iommufd backend under the units (the bed's own kernel): a release waits for the FD store
 # to let go of the cdevs it kept before asking the kernel, so the group is free at once; an
 # iommufd lease survives restarts with its IOAS, and its fds fetched from the new broker work;
