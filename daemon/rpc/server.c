@@ -156,7 +156,37 @@ int rpc_server_set_listen_fd(RpcServer *s, int fd) {
         return loop_add_io(s->broker->loop, fd, on_connection, s, &s->listen_io);
 }
 
-int rpc_server_listen(RpcServer *s, const char *path) {
+/*
+ * What is at @sa's path before we bind there: nothing (0); a socket nobody
+ * listens on, left by a broker that died, removed (1); a live broker's
+ * (-EADDRINUSE, its pid in *ret_owner); something else (-EEXIST).
+ */
+static int clear_path(const struct sockaddr_un *sa, pid_t *ret_owner) {
+        _cleanup_close_ int probe = -EBADF;
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        struct stat st;
+
+        if (lstat(sa->sun_path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -EEXIST;
+        probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (probe < 0)
+                return -errno;
+        if (connect(probe, (const struct sockaddr *) sa, sizeof(*sa)) == 0) {
+                (void) getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+                *ret_owner = cred.pid;
+                return -EADDRINUSE;
+        }
+        if (errno != ECONNREFUSED)
+                return -errno;
+        if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+                return -errno;
+        return 1;
+}
+
+int rpc_server_listen(RpcServer *s, const char *path, pid_t *ret_owner) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -164,10 +194,14 @@ int rpc_server_listen(RpcServer *s, const char *path) {
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
+        r = clear_path(&sa, ret_owner);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                log_notice("removed %s, a socket nobody listened on (a broker before this one died)", path);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        (void) unlink(path);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return -errno;
         /* Anyone may connect; what they may have is the broker's decision. */

@@ -17,7 +17,12 @@ RpcServer *rpc_server_free(RpcServer *s);
 
 /* Take over a listening socket (from systemd, or rpc_server_listen()). */
 int rpc_server_set_listen_fd(RpcServer *s, int fd);
-int rpc_server_listen(RpcServer *s, const char *path);
+/*
+ * Listen on @path (mode 0666).  A socket there that nobody listens on is
+ * removed first; -EADDRINUSE when a live broker answers on it (its pid in
+ * *@ret_owner), -EEXIST when something else than a socket is there.
+ */
+int rpc_server_listen(RpcServer *s, const char *path, pid_t *ret_owner);
 
 /* Serve every connection of the broker that has no session yet (adopted after a restart). */
 int rpc_server_serve_adopted(RpcServer *s);

@@ -160,6 +160,7 @@ typedef struct Daemon {
         BrokerConfig config;
         const char *socket_path;
         const char *state_file;
+        bool policy_dir_given;          /* --policy-dir: it must exist */
         Loop *loop;
         Broker *broker;
         RpcServer *server;
@@ -167,6 +168,37 @@ typedef struct Daemon {
         StoredFd *stored;               /* what systemd passed back from its FD store */
         size_t n_stored;
 } Daemon;
+
+/* 0 for a directory, else the errno that says why not. */
+static int is_directory(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return errno;
+        return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+/* Paths given on the command line must lead somewhere: -1 to go on, else the exit status. */
+static int check_paths(const Daemon *d) {
+        char devices[4096];
+        int e;
+
+        if (d->config.sysfs_root) {
+                snprintf(devices, sizeof(devices), "%s/bus/pci/devices", d->config.sysfs_root);
+                e = is_directory(devices);
+                if (e) {
+                        fprintf(stderr, "vfio-brokerd: --sysfs %s: no bus/pci/devices there (%s): give the root of a "
+                                "sysfs tree\n", d->config.sysfs_root, strerror(e));
+                        return EXIT_FAILURE;
+                }
+        }
+        if (d->policy_dir_given && (e = is_directory(d->config.policy_dir))) {
+                fprintf(stderr, "vfio-brokerd: --policy-dir %s: %s: give a directory of *.conf drop-ins\n",
+                        d->config.policy_dir, strerror(e));
+                return EXIT_FAILURE;
+        }
+        return -1;
+}
 
 /* The command line into @d: -1 to go on, else the exit status. */
 static int parse_args(Daemon *d, int argc, char **argv) {
@@ -203,7 +235,7 @@ static int parse_args(Daemon *d, int argc, char **argv) {
                         }
                         break;
                 case 'p': config->policy_file = optarg; config->policy_file_required = true; break;
-                case 'P': config->policy_dir = optarg; break;
+                case 'P': config->policy_dir = optarg; d->policy_dir_given = true; break;
                 case 'C': r = parse_limit(optarg, &config->max_connections_per_uid); break;
                 case 'L': r = parse_limit(optarg, &config->max_leases_per_uid); break;
                 case 'A': r = parse_limit(optarg, &config->max_unauthenticated); break;
@@ -238,10 +270,10 @@ static int parse_args(Daemon *d, int argc, char **argv) {
                 }
         }
         if (optind < argc) {
-                usage(stderr);
+                fprintf(stderr, "vfio-brokerd: unexpected argument \"%s\" (see --help)\n", argv[optind]);
                 return EXIT_FAILURE;
         }
-        return -1;
+        return check_paths(d);
 }
 
 /* The socket systemd passed, or one of our own; the fds of its FD store into @d. */
@@ -253,9 +285,17 @@ static int listen_socket(Daemon *d) {
                 r = rpc_server_set_listen_fd(d->server, listen_fd);
                 d->socket_path = "the socket systemd passed";
         } else if (r == -ENOENT) {
+                pid_t owner = 0;
+
                 r = make_parent_dir(d->socket_path);
                 if (r >= 0)
-                        r = rpc_server_listen(d->server, d->socket_path);
+                        r = rpc_server_listen(d->server, d->socket_path, &owner);
+                if (r == -EADDRINUSE)
+                        return log_errno(LOG_ERR, r, "refusing to start: a broker (pid %d) already listens on %s; "
+                                         "stop it first, or give another --socket", (int) owner, d->socket_path);
+                if (r == -EEXIST)
+                        return log_errno(LOG_ERR, r, "refusing to start: %s exists and is not a socket; remove it, or "
+                                         "give another --socket", d->socket_path);
         }
         if (r < 0)
                 log_error("cannot listen on %s: %s", d->socket_path, strerror(-r));
@@ -296,6 +336,7 @@ static int watch_signals(Daemon *d) {
 /* Everything up to serving: the policy, the socket, the leases of before, signals, watchdog, admin API, capabilities. */
 static int start(Daemon *d) {
         PolicyError err = {};
+        char missing[128];
         int r;
 
         r = loop_new(&d->loop);
@@ -315,6 +356,12 @@ static int start(Daemon *d) {
         if (access(d->config.policy_file, F_OK) < 0)
                 log_warning("no policy file %s: nobody may lease anything", d->config.policy_file);
         log_policy(d->broker);
+        /* Before anything is bound: a broker that cannot run leaves nothing behind. */
+        r = service_check_capabilities(d->broker->policy.allow_noiommu, missing, sizeof(missing));
+        if (r == -EPERM)
+                return log_errno(LOG_ERR, r, "must run as root: it needs %s (and keeps only those)", missing);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "cannot read this process's capabilities: %s", strerror(-r));
         r = listen_socket(d);
         if (r >= 0)
                 r = take_back_leases(d);

@@ -92,6 +92,31 @@ int service_start_watchdog(Loop *loop, Source **ret) {
         return loop_add_timer(loop, interval, on_watchdog, &interval, ret);
 }
 
+int service_check_capabilities(bool noiommu, char *missing, size_t size) {
+        static const struct {
+                int cap;
+                const char *name;
+        } needed[] = {
+                { CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE" },
+                { CAP_KILL, "CAP_KILL" },
+                { CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+                { CAP_SYS_RAWIO, "CAP_SYS_RAWIO" },
+        };
+        size_t n = 0;
+
+        missing[0] = 0;
+        if (capng_get_caps_process() < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
+                if (needed[i].cap == CAP_SYS_RAWIO && !noiommu)
+                        continue;
+                if (!capng_have_capability(CAPNG_PERMITTED, (unsigned) needed[i].cap))
+                        n += (size_t) snprintf(missing + n, n < size ? size - n : 0, "%s%s", n ? " " : "",
+                                               needed[i].name);
+        }
+        return missing[0] ? -EPERM : 0;
+}
+
 int service_drop_capabilities(bool noiommu) {
         capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
         capng_select_t apply = CAPNG_SELECT_CAPS;

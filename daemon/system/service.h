@@ -33,3 +33,10 @@ int service_start_watchdog(Loop *loop, Source **ret);
  * inheritable sets are cleared too.
  */
 int service_drop_capabilities(bool noiommu);
+
+/*
+ * Whether this process may keep what service_drop_capabilities() keeps: 0, or
+ * -EPERM with the missing capabilities' names in @missing (checked before
+ * anything is bound or opened).
+ */
+int service_check_capabilities(bool noiommu, char *missing, size_t size);

@@ -148,10 +148,31 @@ static void entry_add_int(Entry *e, const char *field, long long v) {
         entry_add_number(e, field, v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v, v < 0);
 }
 
+/*
+ * sd_journal_sendv() drops a record without a word when journald's socket is
+ * missing (no journald, or one between a stop and a start): we look first,
+ * and say it once on the console, which then gets the records.
+ */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+static bool journal_there(void) {
+        static bool said;
+        bool there = access(JOURNAL_SOCKET, F_OK) == 0;
+
+        if (!there && !said) {
+                static const char warning[] = "<4>the journal is not there (no " JOURNAL_SOCKET
+                                              "): records go to stderr\n";
+
+                (void) !write(STDERR_FILENO, warning, sizeof(warning) - 1);
+        }
+        said = !there;
+        return there;
+}
+
 static void emit(int level, const AuditRecord *a, Line *l, size_t len) {
         Entry e;
 
-        if (!journal()) {
+        if (!journal() || !journal_there()) {
                 console_line(level, l, len);
                 return;
         }

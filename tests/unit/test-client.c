@@ -5,6 +5,7 @@
  * and the broker's messages.  (Leases with real fds are proven in the vm suite.)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ static void start_broker(void) {
                 CHECK_EQ_INT(loop_new(&loop), 0);
                 CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
                 CHECK_EQ_INT(rpc_server_new(b, &server), 0);
-                CHECK_EQ_INT(rpc_server_listen(server, socket_path), 0);
+                CHECK_EQ_INT(rpc_server_listen(server, socket_path, NULL), 0);
                 loop_run(loop);
                 _exit(0);
         }
@@ -65,6 +66,44 @@ static void stop_broker(void) {
         kill(broker_pid, SIGKILL);
         waitpid(broker_pid, NULL, 0);
         fake_sysfs_done(&fs);
+}
+
+/* Where a second broker would listen: a live one's socket is refused naming it, a dead one's is replaced. */
+static void test_socket_path(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        BrokerConfig config;
+        RpcServer *server;
+        pid_t owner = 0;
+        Broker *b;
+        Loop *loop;
+        int fd;
+
+        broker_config_init(&config);
+        config.policy_file = config.policy_dir = "/nonexistent";
+        config.backend = &kernel_backend_fake;
+        config.sysfs_root = fs.root;
+        CHECK_EQ_INT(loop_new(&loop), 0);
+        CHECK_EQ_INT(broker_new(&b, loop, &config), 0);
+        CHECK_EQ_INT(rpc_server_new(b, &server), 0);
+        CHECK_EQ_INT(rpc_server_listen(server, socket_path, &owner), -EADDRINUSE);
+        CHECK_EQ_INT(owner, broker_pid);
+        CHECK(access(socket_path, F_OK) == 0); /* the live broker's socket is still there */
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dead.sock", fs.root);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        CHECK(fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        close(fd); /* bound, never listened on, its owner gone */
+        CHECK_EQ_INT(rpc_server_listen(server, sa.sun_path, &owner), 0);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/a-file", fs.root);
+        fd = open(sa.sun_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK_EQ_INT(rpc_server_listen(server, sa.sun_path, &owner), -EEXIST);
+        CHECK(access(sa.sun_path, F_OK) == 0);
+        rpc_server_free(server);
+        broker_free(b);
+        loop_free(loop);
 }
 
 static void test_calls(void) {
@@ -262,6 +301,7 @@ static void test_events(void) {
 
 int main(void) {
         start_broker();
+        RUN(test_socket_path);
         RUN(test_events);
         RUN(test_calls);
         RUN(test_limits);

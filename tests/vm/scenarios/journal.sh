@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The audit trail: grant, deny, refuse, release, quarantine and reset as structured
 # journal records with their MESSAGE_IDs and fields, sent with journald's
 # native protocol (read here by a stand-in for journald's socket).
@@ -69,4 +70,17 @@ if grep -q 'VFIO_BROKER_RESULT=acquire failed' /tmp/journal.txt; then
 fi
 # Everything went to the journal, nothing to stderr.
 [ ! -s "$BROKER_LOG" ] || { cat "$BROKER_LOG"; fail "records on stderr in journal mode"; }
+stop_broker
+
+# No journald (its socket gone): the records are not lost, they go to stderr, with a warning once.
+kill "$capture"
+wait "$capture" 2>/dev/null || :
+rm -f /run/systemd/journal/socket
+start_broker --log-target journal
+as_alice client-dma 0000:00:03.0 >/dev/null || fail "client-dma without a journal"
+stop_broker
+cat "$BROKER_LOG"
+[ "$(grep -c 'the journal is not there (no /run/systemd/journal/socket): records go to stderr' "$BROKER_LOG")" = 1 ] ||
+	fail "no single warning that the journal is missing"
+grep -q 'GRANT lease [0-9]*: 0000:00:03.0' "$BROKER_LOG" || fail "the GRANT record was lost without a journal"
 echo "journal: passed"
