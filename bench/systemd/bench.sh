@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The benchmark under systemd, run in the systemd test bed's guest as its
 # scenario by bench/run-systemd, which puts ITERATIONS=N on the line below.
 ITERATIONS=${ITERATIONS:-30}

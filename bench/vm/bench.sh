@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The benchmark, run in the test bed's guest by bench/run.  Full or smoke
 # mode comes on the kernel command line (vmtest.bench=full|smoke); every
 # figure goes to the console as the BENCH* lines of bench/stats.h, and

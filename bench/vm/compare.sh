@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/compare's scenario: two builds of the broker side by side on one
 # device, each on a socket of its own, called in turn by acquire-latency
 # --compare (vmtest.compare=ITERATIONS on the kernel command line).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the scenarios: running the broker and clients in the guest.
 BROKER_LOG=/tmp/vfio-brokerd.log
 

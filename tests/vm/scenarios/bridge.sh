@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Groups are leased whole: siblings reserved and joinable, busy errors name the holder,
 # a group with a host-driver device is refused naming it.
 . /tests/lib.sh

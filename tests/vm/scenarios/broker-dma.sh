@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An unprivileged client on libvfio-broker: DMA through the broker's lease.
 . /tests/lib.sh
 start_broker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Release on client death: SIGKILL frees the group within 1 s; a device fd kept by a
 # child quarantines the group until the child exits.
 . /tests/lib.sh

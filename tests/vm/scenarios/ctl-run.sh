@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # vfio-brokerctl run: fds described in VFIO_BROKER_FDS, exit status, errors; list and info.
 . /tests/lib.sh
 start_broker

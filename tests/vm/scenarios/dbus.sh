@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The D-Bus admin API on a real dbus-daemon running Debian's system bus
 # configuration with units/org.vfiobroker1.conf: who may call what, ListLeases,
 # ReleaseLease (the holder's REQ eventfd signalled), ReloadPolicy, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # scripts/demo: the main job, narrated.  Every line meant for the reader starts with "demo:".
 . /tests/lib.sh
 say() { sed 's/^/demo:   /'; }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Without a policy file nobody may lease, root included, and the denial says why.
 . /tests/lib.sh
 [ ! -e /etc/vfio-broker/policy.conf ] || fail "the guest has a policy file"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Malformed packets, unexpected fds, unknown devices: errors or disconnects, nothing leaked,
 # everyone else still served.
 . /tests/lib.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A client's identity when the connecting process is gone: its pid, reused by
 # a process in a granted cgroup while the connection waits in the broker's
 # backlog, must not lend the connection that process's cgroup.

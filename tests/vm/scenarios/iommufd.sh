@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The broker's iommufd backend on the bed's own kernel: driver mode (an iommufd
 # with an IOAS, bound cdevs, the broker's eventfds) with MSI and INTx, through
 # the library and through vfio-brokerctl run; VMM mode's unbound cdevs and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The limits a uid lives within, each reached by one uid while another, well
 # behaved, is still served: leases per uid, connections before Hello (all
 # uids), the Hello deadline while the broker is busy, and the bytes of replies

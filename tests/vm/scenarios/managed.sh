@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Managed binding (Managed=yes): the virtio-rng goes from virtio-pci to vfio-pci
 # for a lease, is reset on release and goes back; the e1000e leaves its host
 # driver for a lease of the edu in its group and comes back after; a device

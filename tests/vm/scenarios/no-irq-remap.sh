@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 #vmtest: intremap=off
 # An IOMMU without interrupt remapping: the kernel refuses and the broker says
 # so and rolls back; with vfio_iommu_type1.allow_unsafe_interrupts set the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Cgroup grants; a broken policy at start and on reload; a reload that removes a
 # grant leaves existing leases alone and refuses new ones.
 . /tests/lib.sh

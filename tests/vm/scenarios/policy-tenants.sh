@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy file on the real kernel: tenant A gets its device, tenant B is denied
 # with a clear message; MaxDevices; MemlockLimit in the client's limits and
 # enforced on its DMA mappings, also with two leases in one process; ResetRequired; policy check and explain.

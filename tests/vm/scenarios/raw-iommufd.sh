@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # iommufd and VFIO cdev, with raw ioctls: on the bed's own kernel the DMA round
 # trip through an IOAS, and the refusals the broker's iommufd backend will rely
 # on; Debian's kernels have neither /dev/iommu nor cdevs.

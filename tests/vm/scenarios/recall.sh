@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Release with escalation (daemon/broker/recall.c): an administrator's
 # release-lease or the kernel's request (an unbind of a leased device) recalls
 # the lease.  A client that reads its events releases and keeps running; `run`

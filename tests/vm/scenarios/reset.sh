@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Resets that really happen, and list/info say which one the broker will use:
 # the virtio-rng behind its root port has a function-level reset
 # (VFIO_DEVICE_RESET, "1/1 reset"); the bridge group's two edu devices have

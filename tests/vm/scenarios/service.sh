@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The daemon as systemd runs it: socket activation, READY/RELOADING/STOPPING
 # and watchdog notifications, and the capability drop (CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_KILL only),
 # with a lease and its MemlockLimit still working afterwards.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bob opens 1,000 connections, carol floods unread requests, fds, one-byte
 # packets and junk, while alice acquires, uses and releases a device again and again:
 # she is always served, and afterwards the broker's fds and memory are back.

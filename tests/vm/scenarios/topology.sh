@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The bed is as documented in run-scenario and the README: drivers, groups.
 group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
 driver() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || true; }

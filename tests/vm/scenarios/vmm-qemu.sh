@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A real VMM on the broker's fds (the bed's own kernel only): QEMU 10 run by
 # alice, who can open neither /dev/iommu nor a VFIO cdev, started through
 # "vfio-brokerctl run --vmm" with $VFIO_BROKER_QEMU_ARGS, realizes vfio-pci on
