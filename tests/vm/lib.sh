@@ -39,6 +39,9 @@ Pool=edu
 User=root alice bob carol
 POLICY
 
+# The drop-in directory every broker here is given (a --policy-dir must exist).
+mkdir -p /tmp/policy.d
+
 # start_broker [OPTIONS]: vfio-brokerd in the background with $POLICY (default
 # $TEST_POLICY) and drop-ins from /tmp/policy.d, waiting for its socket.
 start_broker() {

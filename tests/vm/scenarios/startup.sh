@@ -16,7 +16,8 @@ as_alice client-dma 0000:00:03.0 >/dev/null || fail "the first broker stopped se
 kill -9 "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null || :
 [ -S "$sock" ] || fail "the killed broker left no socket: nothing to test"
-vfio-brokerd --policy "$TEST_POLICY" >>"$BROKER_LOG" 2>&1 &
+BROKER_LOG=/tmp/third.log
+vfio-brokerd --policy "$TEST_POLICY" >"$BROKER_LOG" 2>&1 &
 BROKER_PID=$!
 for _ in $(seq 100); do grep -q listening "$BROKER_LOG" && break; usleep 20000; done
 grep -q "removed $sock, a socket nobody listened on" "$BROKER_LOG" || fail "the stale socket's removal is not logged"
