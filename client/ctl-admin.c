@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "client/ctl-admin.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -11,12 +12,12 @@
 
 #include <systemd/sd-bus.h>
 
+#include "client/ctl.h"
 #include "common/util.h"
 
 #define BUS_NAME "org.vfiobroker1"
 #define BUS_PATH "/org/vfiobroker1"
 #define BUS_INTERFACE "org.vfiobroker1.Manager"
-#define EXIT_BROKER 125
 
 static sd_bus *bus_connect(void) {
         sd_bus *bus = NULL;
@@ -51,7 +52,8 @@ static sd_bus_message *call(sd_bus *bus, const char *method, bool with_id, uint6
 static int no_arguments(int argc, char **argv) {
         if (argc == 1)
                 return 0;
-        fprintf(stderr, "vfio-brokerctl: %s takes no arguments\n", argv[0]);
+        fprintf(stderr, "vfio-brokerctl %s: takes no arguments, not \"%s\" (see vfio-brokerctl %s --help)\n", argv[0],
+                argv[1], argv[0]);
         return -EINVAL;
 }
 
@@ -61,7 +63,7 @@ int cmd_status(int argc, char **argv) {
         int rc = 0;
 
         if (no_arguments(argc, argv) < 0)
-                return EXIT_FAILURE;
+                return EXIT_USAGE;
         bus = bus_connect();
         if (!bus)
                 return EXIT_BROKER;
@@ -178,7 +180,7 @@ int cmd_leases(int argc, char **argv) {
         int r;
 
         if (no_arguments(argc, argv) < 0)
-                return EXIT_FAILURE;
+                return EXIT_USAGE;
         bus = bus_connect();
         if (!bus)
                 return EXIT_BROKER;
@@ -244,9 +246,11 @@ int cmd_release_lease(int argc, char **argv) {
         char done[96];
         char *end;
 
-        if (argc != 2 || (errno = 0, id = strtoull(argv[1], &end, 10), errno || *end || end == argv[1] || id == 0)) {
-                fprintf(stderr, "vfio-brokerctl: release-lease takes one lease id (a positive number)\n");
-                return EXIT_FAILURE;
+        if (argc != 2 || (errno = 0, id = strtoull(argv[1], &end, 10), errno || *end || end == argv[1] || id == 0 ||
+                          !isdigit((unsigned char) argv[1][0]))) {
+                fprintf(stderr, "vfio-brokerctl release-lease: takes one lease id, a positive number (see "
+                                "vfio-brokerctl release-lease --help)\n");
+                return EXIT_USAGE;
         }
         snprintf(done, sizeof(done), "lease %llu recalled: its holder has the policy's grace to release it", id);
         return call_and_say("ReleaseLease", true, id, done);
@@ -254,6 +258,6 @@ int cmd_release_lease(int argc, char **argv) {
 
 int cmd_reload(int argc, char **argv) {
         if (no_arguments(argc, argv) < 0)
-                return EXIT_FAILURE;
+                return EXIT_USAGE;
         return call_and_say("ReloadPolicy", false, 0, "policy reloaded");
 }

@@ -2,21 +2,54 @@
 /* vfio-brokerctl policy check | explain: the policy files read here, as the broker reads them; no broker is asked. */
 #include "client/ctl-policy.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/ctl.h"
 #include "common/bdf.h"
 #include "common/sysfs.h"
 #include "common/util.h"
 #include "policy/policy-load.h"
 
-static void policy_usage(void) {
-        fprintf(stderr, "usage: vfio-brokerctl policy check FILE...\n"
-                        "       vfio-brokerctl policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
-                        "                      [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n");
+static int policy_usage(const char *what, const char *arg) {
+        fprintf(stderr, "vfio-brokerctl policy: %s%s%s%s (see vfio-brokerctl policy --help)\n", what, arg ? " \"" : "",
+                arg ? arg : "", arg ? "\"" : "");
+        return EXIT_USAGE;
+}
+
+/* A uid or gid: a number, or a name the system knows; -EINVAL for anything else. */
+static int parse_id(const char *s, bool group, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (*s && !*end && !errno && v < (unsigned long) (uid_t) -1 && *s != '-' && *s != '+') {
+                *ret = (unsigned) v;
+                return 0;
+        }
+        if (group) {
+                struct group *gr = getgrnam(s);
+
+                if (gr) {
+                        *ret = gr->gr_gid;
+                        return 0;
+                }
+        } else {
+                struct passwd *pw = getpwnam(s);
+
+                if (pw) {
+                        *ret = pw->pw_uid;
+                        return 0;
+                }
+        }
+        return -EINVAL;
 }
 
 static void print_policy_error(const PolicyError *err) {
@@ -38,10 +71,8 @@ static int cmd_policy_check(int argc, char **argv) {
         PolicyError err = {};
         Policy p;
 
-        if (argc < 2) {
-                policy_usage();
-                return EXIT_FAILURE;
-        }
+        if (argc < 2)
+                return policy_usage("check takes one or more policy files", NULL);
         if (policy_load_files(&p, argv + 1, (size_t) argc - 1, &policy_nss_resolver, &err) < 0) {
                 print_policy_error(&err);
                 return EXIT_FAILURE;
@@ -93,7 +124,7 @@ static int cmd_policy_explain(int argc, char **argv) {
         char bdf[BDF_STRLEN + 1], why[384];
         PciDevice pci;
         PolicyDevice d;
-        unsigned irq_mask = 0;
+        unsigned irq_mask = 0, number;
         PolicyError err = {};
         const Grant *g;
         Policy p;
@@ -102,12 +133,20 @@ static int cmd_policy_explain(int argc, char **argv) {
         optind = 1;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
-                case 'u': id.uid = (uid_t) strtoul(optarg, NULL, 10); break;
+                case 'u':
+                        if (parse_id(optarg, false, &number) < 0)
+                                return policy_usage("--uid takes a number or a user name, not", optarg);
+                        id.uid = (uid_t) number;
+                        break;
                 case 'g':
+                        if (parse_id(optarg, true, &number) < 0)
+                                return policy_usage("--gid takes a number or a group name, not", optarg);
                         if (id.gid == (gid_t) -1)
-                                id.gid = (gid_t) strtoul(optarg, NULL, 10);
+                                id.gid = (gid_t) number;
                         else if (n_groups < ELEMENTSOF(groups))
-                                groups[n_groups++] = (gid_t) strtoul(optarg, NULL, 10);
+                                groups[n_groups++] = (gid_t) number;
+                        else
+                                return policy_usage("too many --gid", NULL);
                         break;
                 case 'c': id.cgroup = optarg; break;
                 case 'l': id.label = optarg; break;
@@ -116,10 +155,8 @@ static int cmd_policy_explain(int argc, char **argv) {
                                 backend = POLICY_BACKEND_LEGACY;
                         else if (strcmp(optarg, "iommufd") == 0 || strcmp(optarg, "vmm") == 0)
                                 backend = POLICY_BACKEND_IOMMUFD;
-                        else {
-                                fprintf(stderr, "vfio-brokerctl: --backend %s: expected legacy, iommufd or vmm\n", optarg);
-                                return EXIT_FAILURE;
-                        }
+                        else
+                                return policy_usage("--backend is legacy, iommufd or vmm, not", optarg);
                         break;
                 case 'i': {
                         static const char *const names[] = { "intx", "msi", "msix", "err", "req" };
@@ -127,23 +164,22 @@ static int cmd_policy_explain(int argc, char **argv) {
 
                         for (k = 0; k < 5 && strcmp(optarg, names[k]) != 0; k++)
                                 ;
-                        if (k == 5) {
-                                fprintf(stderr, "vfio-brokerctl: --irq %s: expected intx, msi, msix, err or req\n", optarg);
-                                return EXIT_FAILURE;
-                        }
+                        if (k == 5)
+                                return policy_usage("--irq is intx, msi, msix, err or req, not", optarg);
                         irq_mask |= 1u << k;
                         break;
                 }
                 case 'p': file = optarg; file_required = true; break;
                 case 'P': dir = optarg; break;
-                default: policy_usage(); return EXIT_FAILURE;
+                default: return policy_usage("unknown option", argv[optind - 1]);
                 }
         }
-        if (optind + 1 != argc || id.uid == (uid_t) -1 || bdf_normalize(argv[optind], bdf) < 0) {
-                fprintf(stderr, "usage: vfio-brokerctl policy explain --uid U [--gid G]... [--cgroup P] [--label L] "
-                                "[--irq TYPE]... [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n");
-                return EXIT_FAILURE;
-        }
+        if (id.uid == (uid_t) -1)
+                return policy_usage("explain needs --uid", NULL);
+        if (optind + 1 != argc)
+                return policy_usage("explain takes one PCI address", NULL);
+        if (bdf_normalize(argv[optind], bdf) < 0)
+                return policy_usage("not a PCI address (DDDD:BB:DD.F):", argv[optind]);
         if (id.gid == (gid_t) -1)
                 id.gid = id.uid;
         id.groups = groups;
@@ -180,7 +216,6 @@ int cmd_policy(int argc, char **argv) {
                 return cmd_policy_check(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "explain") == 0)
                 return cmd_policy_explain(argc - 1, argv + 1);
-        policy_usage();
-        return EXIT_FAILURE;
+        return policy_usage(argc >= 2 ? "no such policy command" : "check or explain?", argc >= 2 ? argv[1] : NULL);
 }
 

@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +17,14 @@
 
 #include "common/bdf.h"
 #include "client/ctl-admin.h"
+#include "client/ctl.h"
 #include "client/ctl-policy.h"
 #include "policy/policy-load.h"
 #include "common/sysfs.h"
 #include "common/util.h"
 #include "client/vfio-broker.h"
+#include "config.h"
 
-/* vfio-brokerctl's own failures (cannot connect, acquire refused) exit with this. */
-#define EXIT_BROKER 125
 
 static const char *socket_path;
 
@@ -47,38 +49,45 @@ static const char *state_name(enum vfio_broker_device_state s) {
         return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_RECALLED ? state_names[s] : "?";
 }
 
+/* What each verb takes and does, for --help, help VERB and VERB --help. */
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        const char *synopsis;
+        const char *help;
+} Verb;
+
+static const Verb verbs[];
+static const size_t n_verbs;
+
+static void verb_usage(FILE *f, const Verb *v) {
+        fprintf(f, "  %s %s\n%s", v->name, v->synopsis, v->help);
+}
+
 static void usage(FILE *f) {
+        fprintf(f, "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n"
+                   "       vfio-brokerctl help [COMMAND] | COMMAND --help | --version\n\n");
+        for (size_t i = 0; i < n_verbs; i++)
+                verb_usage(f, &verbs[i]);
         fprintf(f,
-                "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n\n"
-                "  list [--json]                       devices the broker knows, and their state\n"
-                "  info BDF                            regions and interrupts as VFIO reports them\n"
-                "  run [--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... [--recall-signal SIG|none]\n"
-                "      BDF... -- COMMAND [ARG...]\n"
-                "                                      acquire the devices, run COMMAND with their fds,\n"
-                "                                      release when it exits; TYPE is intx, msi, msix,\n"
-                "                                      err or req.  COMMAND finds its fds in\n"
-                "                                      $VFIO_BROKER_FDS.  --iommufd: an iommufd and\n"
-                "                                      bound cdevs; --vmm: unbound cdevs for a VMM,\n"
-                "                                      with $VFIO_BROKER_QEMU_ARGS.  When the broker\n"
-                "                                      recalls the lease, COMMAND gets SIGTERM (or\n"
-                "                                      --recall-signal SIG; none: no signal)\n"
-                "  policy check FILE...                validate policy files and summarise them\n"
-                "  policy explain --uid U [--gid G]... [--cgroup P] [--label L] [--irq TYPE]...\n"
-                "                 [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF\n"
-                "                                      the decision for that identity, and the grant\n"
-                "                                      behind it; touches no device\n"
-                "  status                              counts of connections, leases and groups\n"
-                "  leases                              every lease: id, uid, pid, since, cgroup, groups,\n"
-                "                                      state (held, recalled:asked, recalled:sigterm),\n"
-                "                                      devices (root or group vfio-broker-admin)\n"
-                "  release-lease ID                    recall the lease: its holder is told (an event, its\n"
-                "                                      REQ eventfd) and has RecallGraceSec to release it,\n"
-                "                                      then SIGTERM and SIGKILL (RecallEscalation=kill)\n"
-                "  reload                              reload the policy (as SIGHUP)\n\n"
-                "status, leases, release-lease and reload use the D-Bus admin API on the system bus.\n"
+                "\nstatus, leases, release-lease and reload use the D-Bus admin API on the system bus.\n"
                 "The socket defaults to $VFIO_BROKER_SOCKET, else %s.\n"
-                "run exits with COMMAND's status, or %d when the broker refused.\n",
-                VFIO_BROKER_DEFAULT_SOCKET, EXIT_BROKER);
+                "Exit status: 0 done; 1 failed (a policy check, an explanation that denies, no broker to\n"
+                "reach); %d a usage error; %d the broker (or the bus) refused; run: COMMAND's status.\n",
+                VFIO_BROKER_DEFAULT_SOCKET, EXIT_USAGE, EXIT_BROKER);
+}
+
+/* A mistake on the command line: one line saying what, and where to look. */
+static int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *verb, const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "vfio-brokerctl%s%s: ", verb ? " " : "", verb ? verb : "");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, " (see vfio-brokerctl %s%s--help)\n", verb ? verb : "", verb ? " " : "");
+        return EXIT_USAGE;
 }
 
 static int connect_broker(vfio_broker **ret) {
@@ -147,10 +156,8 @@ static int cmd_list(int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--json") == 0)
                         json = true;
-                else {
-                        usage(stderr);
-                        return EXIT_FAILURE;
-                }
+                else
+                        return usage_error("list", "unexpected argument \"%s\"", argv[i]);
         }
         if (connect_broker(&b) < 0)
                 return EXIT_BROKER;
@@ -193,16 +200,17 @@ static int cmd_list(int argc, char **argv) {
 
 static int cmd_info(int argc, char **argv) {
         struct vfio_broker_device_info *info = NULL;
+        char bdf[BDF_STRLEN + 1];
         vfio_broker *b = NULL;
         int r;
 
-        if (argc != 2) {
-                usage(stderr);
-                return EXIT_FAILURE;
-        }
+        if (argc != 2)
+                return usage_error("info", "takes one PCI address");
+        if (bdf_normalize(argv[1], bdf) < 0)
+                return usage_error("info", "\"%s\" is not a PCI address (DDDD:BB:DD.F)", argv[1]);
         if (connect_broker(&b) < 0)
                 return EXIT_BROKER;
-        r = vfio_broker_device_info(b, argv[1], &info);
+        r = vfio_broker_device_info(b, bdf, &info);
         if (r < 0) {
                 print_error(b, argv[1], r);
                 vfio_broker_disconnect(b);
@@ -466,9 +474,8 @@ static int cmd_run(int argc, char **argv) {
         for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
                 if (strcmp(argv[i], "--recall-signal") == 0 && i + 1 < argc) {
                         if (parse_signal(argv[++i], &recall_signal) < 0) {
-                                fprintf(stderr, "vfio-brokerctl: bad --recall-signal \"%s\": expected a signal name "
-                                        "(TERM, USR1, ...), a number or none\n", argv[i]);
-                                return EXIT_FAILURE;
+                                return usage_error("run", "bad --recall-signal \"%s\": expected a signal name "
+                                                   "(TERM, USR1, ...), a number or none", argv[i]);
                         }
                         continue;
                 }
@@ -476,47 +483,42 @@ static int cmd_run(int argc, char **argv) {
                         enum vfio_broker_backend want = argv[i][2] == 'i' ? VFIO_BROKER_BACKEND_IOMMUFD
                                                                           : VFIO_BROKER_BACKEND_VMM;
 
-                        if (backend != VFIO_BROKER_BACKEND_LEGACY && backend != want) {
-                                fprintf(stderr, "vfio-brokerctl: --iommufd and --vmm exclude each other\n");
-                                return EXIT_FAILURE;
-                        }
+                        if (backend != VFIO_BROKER_BACKEND_LEGACY && backend != want)
+                                return usage_error("run", "--iommufd and --vmm exclude each other");
                         backend = want;
                 } else if (strcmp(argv[i], "--irq") == 0 && i + 1 < argc) {
                         if (n_irq_args >= ELEMENTSOF(irq_args) ||
-                            parse_irq_arg(argv[++i], irq_bdfs[n_irq_args], &irq_args[n_irq_args]) < 0) {
-                                fprintf(stderr, "vfio-brokerctl: bad --irq \"%s\": expected BDF:TYPE[:COUNT]\n", argv[i]);
-                                return EXIT_FAILURE;
-                        }
+                            parse_irq_arg(argv[++i], irq_bdfs[n_irq_args], &irq_args[n_irq_args]) < 0)
+                                return usage_error("run", "bad --irq \"%s\": expected BDF:TYPE[:COUNT]", argv[i]);
                         n_irq_args++;
-                } else if (argv[i][0] == '-' || n_devices >= ELEMENTSOF(devices) ||
-                           bdf_normalize(argv[i], bdfs[n_devices]) < 0) {
-                        fprintf(stderr, "vfio-brokerctl: \"%s\" is not a PCI address (or too many devices)\n", argv[i]);
-                        return EXIT_FAILURE;
+                } else if (argv[i][0] == '-') {
+                        return usage_error("run", "unknown option \"%s\"", argv[i]);
+                } else if (n_devices >= ELEMENTSOF(devices)) {
+                        return usage_error("run", "at most %zu devices", ELEMENTSOF(devices));
+                } else if (bdf_normalize(argv[i], bdfs[n_devices]) < 0) {
+                        return usage_error("run", "\"%s\" is not a PCI address (DDDD:BB:DD.F)", argv[i]);
                 } else {
                         devices[n_devices].bdf = bdfs[n_devices];
                         devices[n_devices].irqs = irqs[n_devices];
                         n_devices++;
                 }
         }
-        if (i + 1 >= argc || n_devices == 0) {
-                usage(stderr);
-                return EXIT_FAILURE;
-        }
+        if (n_devices == 0)
+                return usage_error("run", "no device given");
+        if (i + 1 >= argc)
+                return usage_error("run", "no COMMAND given after \"--\"");
         for (size_t k = 0; k < n_irq_args; k++) {
                 size_t d;
 
                 for (d = 0; d < n_devices && strcmp(bdfs[d], irq_bdfs[k]) != 0; d++)
                         ;
-                if (d == n_devices || devices[d].n_irqs >= 5) {
-                        fprintf(stderr, "vfio-brokerctl: --irq for %s, which is not acquired\n", irq_bdfs[k]);
-                        return EXIT_FAILURE;
-                }
+                if (d == n_devices || devices[d].n_irqs >= 5)
+                        return usage_error("run", "--irq for %s, which is not among the devices (or a sixth --irq for it)",
+                                           irq_bdfs[k]);
                 irqs[d][devices[d].n_irqs++] = irq_args[k];
         }
-        if (backend == VFIO_BROKER_BACKEND_VMM && n_irq_args > 0) {
-                fprintf(stderr, "vfio-brokerctl: --vmm takes no --irq: the VMM sets up the interrupts on the cdev itself\n");
-                return EXIT_FAILURE;
-        }
+        if (backend == VFIO_BROKER_BACKEND_VMM && n_irq_args > 0)
+                return usage_error("run", "--vmm takes no --irq: the VMM sets up the interrupts on the cdev itself");
 
         if (connect_broker(&b) < 0)
                 return EXIT_BROKER;
@@ -552,45 +554,88 @@ static int cmd_run(int argc, char **argv) {
         return WEXITSTATUS(status);
 }
 
-static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-} commands[] = {
-        { "list", cmd_list },
-        { "info", cmd_info },
-        { "run", cmd_run },
-        { "policy", cmd_policy },
-        { "status", cmd_status },
-        { "leases", cmd_leases },
-        { "release-lease", cmd_release_lease },
-        { "reload", cmd_reload },
+static const Verb verbs[] = {
+        { "list", cmd_list, "[--json]", "      devices the broker knows, and their state\n" },
+        { "info", cmd_info, "BDF", "      regions and interrupts as VFIO reports them\n" },
+        { "run", cmd_run, "[--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... [--recall-signal SIG|none]\n"
+                          "      BDF... -- COMMAND [ARG...]",
+          "      acquire the devices, run COMMAND with their fds, release when it exits; TYPE is\n"
+          "      intx, msi, msix, err or req.  COMMAND finds its fds in $VFIO_BROKER_FDS.\n"
+          "      --iommufd: an iommufd and bound cdevs; --vmm: unbound cdevs for a VMM, with\n"
+          "      $VFIO_BROKER_QEMU_ARGS.  When the broker recalls the lease, COMMAND gets SIGTERM\n"
+          "      (or --recall-signal SIG; none: no signal)\n" },
+        { "policy", cmd_policy, "check FILE... | explain --uid U [--gid G]... [--cgroup P] [--label L]\n"
+                                "      [--irq TYPE]... [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF",
+          "      check: validate policy files and summarise them; explain: the decision for that\n"
+          "      identity, and the grant behind it; touches no device\n" },
+        { "status", cmd_status, "", "      counts of connections, leases and groups\n" },
+        { "leases", cmd_leases, "",
+          "      every lease: id, uid, pid, since, cgroup, groups, state (held, recalled:asked,\n"
+          "      recalled:sigterm), devices (root or group vfio-broker-admin)\n" },
+        { "release-lease", cmd_release_lease, "ID",
+          "      recall the lease: its holder is told (an event, its REQ eventfd) and has\n"
+          "      RecallGraceSec to release it, then SIGTERM and SIGKILL (RecallEscalation=kill)\n" },
+        { "reload", cmd_reload, "", "      reload the policy (as SIGHUP)\n" },
 };
+static const size_t n_verbs = ELEMENTSOF(verbs);
+
+static const Verb *find_verb(const char *name) {
+        for (size_t i = 0; i < n_verbs; i++)
+                if (strcmp(name, verbs[i].name) == 0)
+                        return &verbs[i];
+        return NULL;
+}
+
+/* VERB's own usage on stdout, for help VERB and VERB --help: nothing is connected to. */
+static int verb_help(const Verb *v) {
+        printf("Usage: vfio-brokerctl [--socket PATH] %s %s\n\n%s", v->name, v->synopsis, v->help);
+        return EXIT_SUCCESS;
+}
+
+/* --help or -h among a verb's options (before "--", after which COMMAND's arguments begin). */
+static bool asks_help(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                        return true;
+        return false;
+}
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 {}
         };
+        const Verb *v;
         int c;
 
+        opterr = 0;
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's': socket_path = optarg; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
-                default: usage(stderr); return EXIT_FAILURE;
+                case 'V': printf("vfio-brokerctl %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
+                default:
+                        return usage_error(NULL, "unknown option \"%s\"", argv[optind - 1]);
                 }
         }
-        if (optind >= argc) {
-                usage(stderr);
-                return EXIT_FAILURE;
-        }
+        if (optind >= argc)
+                return usage_error(NULL, "no command given");
         argv += optind;
         argc -= optind;
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                if (strcmp(argv[0], commands[i].name) == 0)
-                        return commands[i].run(argc, argv);
-        fprintf(stderr, "vfio-brokerctl: unknown command \"%s\"\n", argv[0]);
-        usage(stderr);
-        return EXIT_FAILURE;
+        if (strcmp(argv[0], "help") == 0) {
+                if (argc == 1) {
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                }
+                v = find_verb(argv[1]);
+                return v ? verb_help(v) : usage_error(NULL, "no command \"%s\"", argv[1]);
+        }
+        v = find_verb(argv[0]);
+        if (!v)
+                return usage_error(NULL, "unknown command \"%s\"", argv[0]);
+        if (asks_help(argc, argv))
+                return verb_help(v);
+        return v->run(argc, argv);
 }

@@ -30,7 +30,7 @@ refused as_alice 0000:02:02.0 'bound to e1000e'
 
 rc=0
 as_alice vfio-brokerctl run --irq 0000:00:04.0:bogus 0000:00:04.0 -- true 2>/dev/null || rc=$?
-[ "$rc" = 1 ] || fail "a bad --irq exited $rc, not 1"
+[ "$rc" = 2 ] || fail "a bad --irq exited $rc, not 2 (a usage error)"
 # The broker keeps what sysfs said of a device until the kernel sends a
 # uevent (daemon/host/devcache.c); 00:04.0 was just read and kept.  An unbinding,
 # a rebinding, an unplug and a re-plug are each seen by the next request.
