@@ -176,7 +176,8 @@ static int clear_path(const struct sockaddr_un *sa, pid_t *ret_owner) {
                 return -errno;
         if (connect(probe, (const struct sockaddr *) sa, sizeof(*sa)) == 0) {
                 (void) getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-                *ret_owner = cred.pid;
+                if (ret_owner)
+                        *ret_owner = cred.pid; /* whoever called listen(): PID1 for a socket it passes on */
                 return -EADDRINUSE;
         }
         if (errno != ECONNREFUSED)
