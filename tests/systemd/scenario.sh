@@ -11,6 +11,7 @@ echo "systemd: $(systemctl --version | head -n 1), kernel $(uname -r)"
 
 # The units' Documentation= resolves: the man page and the README are installed.
 for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket); do
+	doc=${doc//\"/} # systemctl quotes each entry
 	case $doc in
 	man:*) page=${doc#man:}; section=${page#*(}; section=${section%)}; page=${page%(*}
 	       [ -f "/usr/share/man/man$section/$page.$section" ] || [ -f "/usr/share/man/man$section/$page.$section.gz" ] ||
