@@ -191,6 +191,9 @@ static int mode_silent(int n, int seconds) {
         printf("flood-client: silent: %d refused at once, %d ended for another uid, %d at the Hello deadline "
                "(%lld to %lld ms), %d other, %d still open\n",
                refused, evicted, deadline, first, last, other, open);
+        for (int i = 0; i < n; i++)
+                safe_close(p[i].fd);
+        free(p);
         return other == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
