@@ -148,14 +148,15 @@ static int read_all(const char *path, char **ret, size_t *ret_size) {
 /* The records of a format 2 file, checked whole: [*ret_body, *ret_end) or why not. */
 static int check_frame(char *text, char **ret_body, char **ret_end, const char **ret_why) {
         char *body = text + strlen(FORMAT_LINE), *end, *last;
+        size_t len = strlen(text); /* of the whole file once, not per check */
         uint64_t want;
         char tail;
 
-        if (strlen(text) == 0 || text[strlen(text) - 1] != '\n') {
+        if (len == 0 || text[len - 1] != '\n') {
                 *ret_why = "truncated: its last line is cut short";
                 return -EBADMSG;
         }
-        text[strlen(text) - 1] = 0; /* the last line alone */
+        text[len - 1] = 0; /* the last line alone */
         last = strrchr(text, '\n');
         last = last ? last + 1 : text;
         if (last < body || sscanf(last, "end %16" SCNx64 "%c", &want, &tail) != 1 || strlen(last) != 20) {
