@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/ctl.h"
 #include "common/bdf.h"
@@ -67,13 +68,37 @@ static void print_strv(const char *key, char *const *v, size_t n) {
                 printf("%s%s", i ? "," : "", v[i]);
 }
 
+/* check FILE...: those files; check [--policy FILE] [--policy-dir DIR]: what the broker reads (by default its own). */
 static int cmd_policy_check(int argc, char **argv) {
+        static const struct option options[] = {
+                { "policy", required_argument, NULL, 'p' },
+                { "policy-dir", required_argument, NULL, 'P' },
+                {}
+        };
+        const char *file = POLICY_DEFAULT_FILE, *dir = POLICY_DEFAULT_DIR;
+        bool file_required = false, configuration = false;
         PolicyError err = {};
         Policy p;
+        int c, r;
 
-        if (argc < 2)
-                return policy_usage("check takes one or more policy files", NULL);
-        if (policy_load_files(&p, argv + 1, (size_t) argc - 1, &policy_nss_resolver, &err) < 0) {
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case 'p': file = optarg; file_required = true; configuration = true; break;
+                case 'P': dir = optarg; configuration = true; break;
+                default: return policy_usage("unknown option", argv[optind - 1]);
+                }
+        }
+        if (configuration && optind < argc)
+                return policy_usage("check takes policy files or --policy/--policy-dir, not both:", argv[optind]);
+        if (optind < argc)
+                r = policy_load_files(&p, argv + optind, (size_t) (argc - optind), &policy_nss_resolver, &err);
+        else {
+                printf("checking %s%s and %s/*.conf, as the broker reads them\n", file,
+                       file_required || access(file, F_OK) == 0 ? "" : " (absent: no grant)", dir);
+                r = policy_load(&p, file, file_required, dir, &policy_nss_resolver, &err);
+        }
+        if (r < 0) {
                 print_policy_error(&err);
                 return EXIT_FAILURE;
         }

@@ -564,9 +564,9 @@ static const Verb verbs[] = {
           "      --iommufd: an iommufd and bound cdevs; --vmm: unbound cdevs for a VMM, with\n"
           "      $VFIO_BROKER_QEMU_ARGS.  When the broker recalls the lease, COMMAND gets SIGTERM\n"
           "      (or --recall-signal SIG; none: no signal)\n" },
-        { "policy", cmd_policy, "check FILE... | explain --uid U [--gid G]... [--cgroup P] [--label L]\n"
+        { "policy", cmd_policy, "check [FILE... | --policy FILE --policy-dir DIR] | explain --uid U [--gid G]... [--cgroup P] [--label L]\n"
                                 "      [--irq TYPE]... [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF",
-          "      check: validate policy files and summarise them; explain: the decision for that\n"
+          "      check: validate policy files (by default the broker's own) and summarise them; explain: the decision for that\n"
           "      identity, and the grant behind it; touches no device\n" },
         { "status", cmd_status, "", "      counts of connections, leases and groups\n" },
         { "leases", cmd_leases, "",

@@ -5,10 +5,11 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "policy/policy.h"
 
-#define POLICY_DEFAULT_FILE "/etc/vfio-broker/policy.conf"
-#define POLICY_DEFAULT_DIR "/etc/vfio-broker/policy.d"
+#define POLICY_DEFAULT_FILE VFIO_BROKER_CONFDIR "/policy.conf"
+#define POLICY_DEFAULT_DIR VFIO_BROKER_CONFDIR "/policy.d"
 
 /*
  * Load @file, then every *.conf of @dir in lexical order, into a fresh
