@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +16,8 @@
 
 #include "common/bdf.h"
 #include "client/ctl-admin.h"
+#include "client/ctl-devices.h"
+#include "client/ctl-output.h"
 #include "client/ctl.h"
 #include "client/ctl-policy.h"
 #include "policy/policy-load.h"
@@ -36,19 +37,6 @@ static const char *const irq_names[] = {
         [VFIO_BROKER_IRQ_REQ] = "req",
 };
 
-static const char *const state_names[] = {
-        [VFIO_BROKER_DEVICE_FREE] = "free",
-        [VFIO_BROKER_DEVICE_LEASED] = "leased",
-        [VFIO_BROKER_DEVICE_QUARANTINED] = "quarantined",
-        [VFIO_BROKER_DEVICE_UNAVAILABLE] = "unavailable",
-        [VFIO_BROKER_DEVICE_RESETTING] = "resetting",
-        [VFIO_BROKER_DEVICE_RECALLED] = "recalled",
-};
-
-static const char *state_name(enum vfio_broker_device_state s) {
-        return s >= VFIO_BROKER_DEVICE_FREE && s <= VFIO_BROKER_DEVICE_RECALLED ? state_names[s] : "?";
-}
-
 /* What each verb takes and does, for --help, help VERB and VERB --help. */
 typedef struct Verb {
         const char *name;
@@ -65,7 +53,7 @@ static void verb_usage(FILE *f, const Verb *v) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: vfio-brokerctl [--socket PATH] COMMAND ...\n"
+        fprintf(f, "Usage: vfio-brokerctl [--socket PATH] [--json[=short|pretty]] [--no-legend] [--no-pager] COMMAND ...\n"
                    "       vfio-brokerctl help [COMMAND] | COMMAND --help | --version\n\n");
         for (size_t i = 0; i < n_verbs; i++)
                 verb_usage(f, &verbs[i]);
@@ -78,8 +66,7 @@ static void usage(FILE *f) {
 }
 
 /* A mistake on the command line: one line saying what, and where to look. */
-static int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *verb, const char *fmt, ...) {
+int usage_error(const char *verb, const char *fmt, ...) {
         va_list ap;
 
         fprintf(stderr, "vfio-brokerctl%s%s: ", verb ? " " : "", verb ? verb : "");
@@ -90,7 +77,7 @@ static int usage_error(const char *verb, const char *fmt, ...) {
         return EXIT_USAGE;
 }
 
-static int connect_broker(vfio_broker **ret) {
+int connect_broker(vfio_broker **ret) {
         vfio_broker *b = NULL;
         int r;
 
@@ -110,134 +97,10 @@ static int connect_broker(vfio_broker **ret) {
         return 0;
 }
 
-static void print_error(vfio_broker *b, const char *what, int r) {
+void print_error(vfio_broker *b, const char *what, int r) {
         const char *msg = vfio_broker_error_message(b);
 
         fprintf(stderr, "vfio-brokerctl: %s: %s\n", what, *msg ? msg : strerror(-r));
-}
-
-static json_object *device_json(const struct vfio_broker_device *d) {
-        json_object *o = json_object_new_object();
-        char buf[16];
-
-        json_object_object_add(o, "bdf", json_object_new_string(d->bdf));
-        snprintf(buf, sizeof(buf), "%04x", d->vendor);
-        json_object_object_add(o, "vendor", json_object_new_string(buf));
-        snprintf(buf, sizeof(buf), "%04x", d->device);
-        json_object_object_add(o, "device", json_object_new_string(buf));
-        snprintf(buf, sizeof(buf), "0x%06x", d->class_code);
-        json_object_object_add(o, "class", json_object_new_string(buf));
-        json_object_object_add(o, "iommu_group", d->iommu_group >= 0 ? json_object_new_int(d->iommu_group) : NULL);
-        json_object_object_add(o, "driver", d->driver[0] ? json_object_new_string(d->driver) : NULL);
-        json_object_object_add(o, "state", json_object_new_string(state_name(d->state)));
-        json_object_object_add(o, "resettable", json_object_new_boolean(d->resettable));
-        json_object_object_add(o, "reset", json_object_new_string(d->reset));
-        json_object_object_add(o, "noiommu", json_object_new_boolean(d->noiommu));
-        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_RECALLED ||
-            d->state == VFIO_BROKER_DEVICE_QUARANTINED) {
-                json_object_object_add(o, "lease_id", json_object_new_uint64(d->lease_id));
-                json_object_object_add(o, "holder_uid", json_object_new_int64(d->holder_uid));
-        }
-        if (d->reason[0])
-                json_object_object_add(o, "reason", json_object_new_string(d->reason));
-        json_object_object_add(o, "allowed", json_object_new_boolean(d->allowed));
-        if (d->allowed)
-                json_object_object_add(o, "grant", json_object_new_string(d->grant));
-        return o;
-}
-
-static int cmd_list(int argc, char **argv) {
-        struct vfio_broker_device *devices = NULL;
-        vfio_broker *b = NULL;
-        bool json = false;
-        size_t n;
-        int r;
-
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--json") == 0)
-                        json = true;
-                else
-                        return usage_error("list", "unexpected argument \"%s\"", argv[i]);
-        }
-        if (connect_broker(&b) < 0)
-                return EXIT_BROKER;
-        r = vfio_broker_list_devices(b, &devices, &n);
-        if (r < 0) {
-                print_error(b, "list", r);
-                vfio_broker_disconnect(b);
-                return EXIT_BROKER;
-        }
-        if (json) {
-                json_object *a = json_object_new_array();
-
-                for (size_t i = 0; i < n; i++)
-                        json_object_array_add(a, device_json(&devices[i]));
-                puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(a);
-        } else {
-                printf("%-12s  %-9s  %-8s  %5s  %-10s  %-11s  %-8s  %-5s  %s\n",
-                       "DEVICE", "ID", "CLASS", "GROUP", "DRIVER", "STATE", "RESET", "YOURS", "DETAIL");
-                for (size_t i = 0; i < n; i++) {
-                        const struct vfio_broker_device *d = &devices[i];
-                        char detail[300] = "";
-
-                        if (d->state == VFIO_BROKER_DEVICE_LEASED || d->state == VFIO_BROKER_DEVICE_RECALLED ||
-                            d->state == VFIO_BROKER_DEVICE_QUARANTINED)
-                                snprintf(detail, sizeof(detail), "lease %llu, uid %u",
-                                         (unsigned long long) d->lease_id, d->holder_uid);
-                        else
-                                snprintf(detail, sizeof(detail), "%s", d->reason);
-                        printf("%-12s  %04x:%04x  %06x  %5d  %-10s  %-11s  %-8s  %-5s  %s\n", d->bdf, d->vendor,
-                               d->device, d->class_code, d->iommu_group, d->driver[0] ? d->driver : "-",
-                               state_name(d->state), d->reset, d->allowed ? "yes" : "no",
-                               detail);
-                }
-        }
-        free(devices);
-        vfio_broker_disconnect(b);
-        return EXIT_SUCCESS;
-}
-
-static int cmd_info(int argc, char **argv) {
-        struct vfio_broker_device_info *info = NULL;
-        char bdf[BDF_STRLEN + 1];
-        vfio_broker *b = NULL;
-        int r;
-
-        if (argc != 2)
-                return usage_error("info", "takes one PCI address");
-        if (bdf_normalize(argv[1], bdf) < 0)
-                return usage_error("info", "\"%s\" is not a PCI address (DDDD:BB:DD.F)", argv[1]);
-        if (connect_broker(&b) < 0)
-                return EXIT_BROKER;
-        r = vfio_broker_device_info(b, bdf, &info);
-        if (r < 0) {
-                print_error(b, argv[1], r);
-                vfio_broker_disconnect(b);
-                return EXIT_BROKER;
-        }
-        printf("device:      %s %04x:%04x class %06x\n", info->device.bdf, info->device.vendor,
-               info->device.device, info->device.class_code);
-        printf("iommu group: %d\n", info->device.iommu_group);
-        printf("driver:      %s\n", info->device.driver[0] ? info->device.driver : "-");
-        printf("state:       %s%s%s\n", state_name(info->device.state), info->device.reason[0] ? ": " : "",
-               info->device.reason);
-        printf("reset:       %s\n", info->device.reset);
-        printf("yours:       %s%s\n", info->device.allowed ? "yes, by grant " : "no: no grant of the policy covers you",
-               info->device.allowed ? info->device.grant : "");
-        if (info->n_regions == 0 && info->n_irqs == 0)
-                printf("(VFIO was not asked: the device is leased by someone else or cannot be opened)\n");
-        else
-                printf("vfio flags:  0x%x\n", info->flags);
-        for (size_t i = 0; i < info->n_regions; i++)
-                printf("region %u: size 0x%llx offset 0x%llx flags 0x%x\n", info->regions[i].index,
-                       (unsigned long long) info->regions[i].size, (unsigned long long) info->regions[i].offset,
-                       info->regions[i].flags);
-        for (size_t i = 0; i < info->n_irqs; i++)
-                printf("irq %u: count %u flags 0x%x\n", info->irqs[i].index, info->irqs[i].count, info->irqs[i].flags);
-        vfio_broker_device_info_free(info);
-        vfio_broker_disconnect(b);
-        return EXIT_SUCCESS;
 }
 
 /* "BDF:TYPE" or "BDF:TYPE:COUNT"; the BDF may be short or long. */
@@ -395,6 +258,8 @@ static int parse_signal(const char *s, int *ret) {
                         *ret = names[i].signo;
                         return 0;
                 }
+        if (*s < '0' || *s > '9') /* strtol would take " 9" and "+9" */
+                return -EINVAL;
         errno = 0;
         n = strtol(s, &end, 10);
         if (errno || end == s || *end || n < 1 || n > SIGRTMAX)
@@ -555,8 +420,9 @@ static int cmd_run(int argc, char **argv) {
 }
 
 static const Verb verbs[] = {
-        { "list", cmd_list, "[--json]", "      devices the broker knows, and their state\n" },
-        { "info", cmd_info, "BDF", "      regions and interrupts as VFIO reports them\n" },
+        { "list", cmd_list, "[--json[=short|pretty]] [--no-legend] [--no-pager]",
+          "      devices the broker knows, and their state\n" },
+        { "info", cmd_info, "[--json[=short|pretty]] BDF", "      regions and interrupts as VFIO reports them\n" },
         { "run", cmd_run, "[--iommufd|--vmm] [--irq BDF:TYPE[:COUNT]]... [--recall-signal SIG|none]\n"
                           "      BDF... -- COMMAND [ARG...]",
           "      acquire the devices, run COMMAND with their fds, release when it exits; TYPE is\n"
@@ -568,8 +434,8 @@ static const Verb verbs[] = {
                                 "      [--irq TYPE]... [--backend legacy|iommufd|vmm] [--policy FILE] [--policy-dir DIR] BDF",
           "      check: validate policy files (by default the broker's own) and summarise them; explain: the decision for that\n"
           "      identity, and the grant behind it; touches no device\n" },
-        { "status", cmd_status, "", "      counts of connections, leases and groups\n" },
-        { "leases", cmd_leases, "",
+        { "status", cmd_status, "[--json[=short|pretty]]", "      counts of connections, leases and groups\n" },
+        { "leases", cmd_leases, "[--json[=short|pretty]] [--no-legend] [--no-pager]",
           "      every lease: id, uid, pid, since, cgroup, groups, state (held, recalled:asked,\n"
           "      recalled:sigterm), devices (root or group vfio-broker-admin)\n" },
         { "release-lease", cmd_release_lease, "ID",
@@ -605,8 +471,13 @@ int main(int argc, char **argv) {
                 { "socket", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "json", optional_argument, NULL, 'j' },
+                { "no-legend", no_argument, NULL, 'L' },
+                { "no-pager", no_argument, NULL, 'P' },
                 {}
         };
+        char option[64];
+        int r;
         const Verb *v;
         int c;
 
@@ -616,6 +487,13 @@ int main(int argc, char **argv) {
                 case 's': socket_path = optarg; break;
                 case 'h': usage(stdout); return EXIT_SUCCESS;
                 case 'V': printf("vfio-brokerctl %s\n", VFIO_BROKER_VERSION); return EXIT_SUCCESS;
+                case 'j':
+                        snprintf(option, sizeof(option), "--json%s%s", optarg ? "=" : "", optarg ? optarg : "");
+                        if (ctl_output_option(option) < 0)
+                                return usage_error(NULL, "--json is short, pretty or off, not \"%s\"", optarg);
+                        break;
+                case 'L': ctl_output.no_legend = true; break;
+                case 'P': ctl_output.no_pager = true; break;
                 default:
                         return usage_error(NULL, "unknown option \"%s\"", argv[optind - 1]);
                 }
@@ -637,5 +515,7 @@ int main(int argc, char **argv) {
                 return usage_error(NULL, "unknown command \"%s\"", argv[0]);
         if (asks_help(argc, argv))
                 return verb_help(v);
-        return v->run(argc, argv);
+        r = v->run(argc, argv);
+        ctl_pager_end(); /* what a verb paged is shown in full before we exit */
+        return r;
 }

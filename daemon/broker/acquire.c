@@ -31,7 +31,7 @@ typedef struct DeviceWant {
         size_t n_members;
         /* Not on vfio-pci, or its group not viable, but a Managed=yes pool holds it: the refusal, unless it is managed. */
         int deferred;
-        char deferred_why[320];
+        char deferred_why[384];
         bool managed;                   /* once authorized: the broker moves its group to vfio-pci */
 } DeviceWant;
 
@@ -110,9 +110,19 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
         if (r < 0)
                 return broker_error_system(a->err, r, "%s: reading sysfs: %s", bdf, strerror(-r));
         if (!pci_driver_is_vfio(&w->pci)) {
-                snprintf(w->deferred_why, sizeof(w->deferred_why),
-                         w->pci.driver[0] ? "%s is bound to %s, not vfio-pci" : "%s has no driver; bind it to vfio-pci",
-                         bdf, w->pci.driver);
+                /* With the fix: how an admin binds it, or has the broker do it. */
+                if (w->pci.driver[0])
+                        snprintf(w->deferred_why, sizeof(w->deferred_why),
+                                 "%s is bound to %s, not vfio-pci: an admin binds it (echo vfio-pci > "
+                                 "/sys/bus/pci/devices/%s/driver_override; echo %s > /sys/bus/pci/drivers/%s/unbind; "
+                                 "echo %s > /sys/bus/pci/drivers_probe) or pools it with Managed=yes",
+                                 bdf, w->pci.driver, bdf, bdf, w->pci.driver, bdf);
+                else
+                        snprintf(w->deferred_why, sizeof(w->deferred_why),
+                                 "%s has no driver; bind it to vfio-pci (echo vfio-pci > "
+                                 "/sys/bus/pci/devices/%s/driver_override; echo %s > /sys/bus/pci/drivers_probe) "
+                                 "or pool it with Managed=yes",
+                                 bdf, bdf, bdf);
                 if (!authorize_may_manage(a->connection, &w->pci))
                         return broker_error(a->err, BROKER_E_NOT_VFIO, "%s", w->deferred_why);
                 w->deferred = BROKER_E_NOT_VFIO;

@@ -26,6 +26,8 @@ static int parse_limit(const char *s, unsigned *ret) {
         unsigned long v;
         char *end;
 
+        if (*s < '0' || *s > '9') /* strtoul would take " 5", "+5" and "-1" */
+                return -EINVAL;
         errno = 0;
         v = strtoul(s, &end, 10);
         if (errno || *end || end == s || v == 0 || v > 1000000)
