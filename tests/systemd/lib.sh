@@ -80,3 +80,18 @@ dma_again() { # ROUND
 	wait_for /tmp/hold.log "DMA round $1 passed"
 }
 
+
+# The units' Documentation= resolves: the man page and the README are installed.
+documentation_resolves() {
+	for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket); do
+		doc=${doc//\"/} # systemctl quotes each entry
+		case $doc in
+		man:*) page=${doc#man:}; section=${page#*(}; section=${section%)}; page=${page%(*}
+		       [ -f "/usr/share/man/man$section/$page.$section" ] || [ -f "/usr/share/man/man$section/$page.$section.gz" ] ||
+			       fail "Documentation=$doc: no such man page installed" ;;
+		file://*) [ -f "${doc#file://}" ] || fail "Documentation=$doc: no such file" ;;
+		*) fail "Documentation=$doc: neither man: nor file://" ;;
+		esac
+	done
+	echo "systemd: the units' Documentation= resolves"
+}

@@ -9,18 +9,7 @@ set -eu
 
 echo "systemd: $(systemctl --version | head -n 1), kernel $(uname -r)"
 
-# The units' Documentation= resolves: the man page and the README are installed.
-for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket); do
-	doc=${doc//\"/} # systemctl quotes each entry
-	case $doc in
-	man:*) page=${doc#man:}; section=${page#*(}; section=${section%)}; page=${page%(*}
-	       [ -f "/usr/share/man/man$section/$page.$section" ] || [ -f "/usr/share/man/man$section/$page.$section.gz" ] ||
-		       fail "Documentation=$doc: no such man page installed" ;;
-	file://*) [ -f "${doc#file://}" ] || fail "Documentation=$doc: no such file" ;;
-	*) fail "Documentation=$doc: neither man: nor file://" ;;
-	esac
-done
-echo "systemd: the units' Documentation= resolves"
+documentation_resolves
 
 # The socket is listening and the service has not started yet.
 systemctl is-active --quiet vfio-brokerd.socket || fail "the socket unit is not active"
