@@ -53,7 +53,7 @@ static int parse_id(const char *s, bool group, unsigned *ret) {
         return -EINVAL;
 }
 
-static void print_policy_error(const PolicyError *err) {
+void print_policy_error(const PolicyError *err) {
         if (err->line > 0)
                 fprintf(stderr, "%s:%u: %s\n", err->file, err->line, err->message);
         else

@@ -8,3 +8,8 @@
  */
 
 int cmd_policy(int argc, char **argv);
+
+struct PolicyError;
+
+/* "FILE:LINE: why" on stderr. */
+void print_policy_error(const struct PolicyError *err);

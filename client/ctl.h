@@ -14,6 +14,9 @@ struct vfio_broker;
 /* A mistake on the command line: one line saying what, and where to look; returns EXIT_USAGE. */
 int usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The socket connect_broker() uses: --socket, $VFIO_BROKER_SOCKET or the default. */
+const char *ctl_socket_path(void);
+
 /* Connect to the broker's socket (--socket, $VFIO_BROKER_SOCKET or the default) and say Hello; errors are printed. */
 int connect_broker(struct vfio_broker **ret);
 

@@ -16,6 +16,7 @@
 
 #include "common/bdf.h"
 #include "client/ctl-admin.h"
+#include "client/ctl-cdi.h"
 #include "client/ctl-devices.h"
 #include "client/ctl-output.h"
 #include "client/ctl.h"
@@ -75,6 +76,12 @@ int usage_error(const char *verb, const char *fmt, ...) {
         va_end(ap);
         fprintf(stderr, " (see vfio-brokerctl %s%s--help)\n", verb ? verb : "", verb ? " " : "");
         return EXIT_USAGE;
+}
+
+const char *ctl_socket_path(void) {
+        const char *env = getenv("VFIO_BROKER_SOCKET");
+
+        return socket_path ? socket_path : env && *env ? env : VFIO_BROKER_DEFAULT_SOCKET;
 }
 
 int connect_broker(vfio_broker **ret) {
@@ -322,6 +329,28 @@ static bool run_wait(vfio_broker *b, uint64_t lease_id, pid_t pid, int recall_si
         return ended;
 }
 
+/* Without a BDF on the command line, the devices the environment names (a CDI device's variables). */
+static int env_devices(char bdfs[16][BDF_STRLEN + 1], struct vfio_broker_device_request devices[16],
+                       struct vfio_broker_irq_request irqs[16][5], size_t *n_devices) {
+        char **v = NULL;
+        size_t n;
+
+        if (vfio_broker_env_devices(&v, &n) < 0)
+                return usage_error("run", "a " VFIO_BROKER_DEVICE_ENV_PREFIX "* variable is not a PCI address");
+        if (n > 16) {
+                free(v);
+                return usage_error("run", "at most 16 devices, and the environment names %zu", n);
+        }
+        for (size_t i = 0; i < n; i++) {
+                strcpy(bdfs[i], v[i]);
+                devices[i].bdf = bdfs[i];
+                devices[i].irqs = irqs[i];
+        }
+        *n_devices = n;
+        free(v);
+        return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
         struct vfio_broker_device_request devices[16] = {};
         struct vfio_broker_irq_request irqs[16][5];
@@ -368,8 +397,14 @@ static int cmd_run(int argc, char **argv) {
                         n_devices++;
                 }
         }
+        if (n_devices == 0) {
+                r = env_devices(bdfs, devices, irqs, &n_devices);
+                if (r != 0)
+                        return r;
+        }
         if (n_devices == 0)
-                return usage_error("run", "no device given");
+                return usage_error("run", "no device given, and no " VFIO_BROKER_DEVICE_ENV_PREFIX
+                                   "* variable names one (as a CDI device does)");
         if (i + 1 >= argc)
                 return usage_error("run", "no COMMAND given after \"--\"");
         for (size_t k = 0; k < n_irq_args; k++) {
@@ -442,6 +477,10 @@ static const Verb verbs[] = {
           "      recall the lease: its holder is told (an event, its REQ eventfd) and has\n"
           "      RecallGraceSec to release it, then SIGTERM and SIGKILL (RecallEscalation=kill)\n" },
         { "reload", cmd_reload, "", "      reload the policy (as SIGHUP)\n" },
+        { "cdi", cmd_cdi, "generate [--output FILE] [--format json|yaml] [--policy FILE] [--policy-dir DIR] [--sysfs DIR]",
+          "      a CDI spec (kind vfiobroker.org/vfio) for container engines: one device per device\n"
+          "      the policy's pools can lease, and \"all\"; each mounts the socket's directory and\n"
+          "      sets VFIO_BROKER_SOCKET (and VFIO_BROKER_DEVICE_*, which run reads without a BDF)\n" },
 };
 static const size_t n_verbs = ELEMENTSOF(verbs);
 
