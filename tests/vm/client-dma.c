@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * client-dma [--hold] [--fork-child] BDF [BDF...]: an unprivileged client on
- * libvfio-broker.  Acquires the first BDF with one MSI vector in a new lease
- * and every further BDF into the same lease, one acquire each (so a sibling
+ * client-dma [--hold] [--fork-child] [BDF...]: an unprivileged client on
+ * libvfio-broker (no BDF: those the environment's VFIO_BROKER_DEVICE_* name,
+ * as in a container with CDI devices).  Acquires the first BDF with one MSI
+ * vector in a new lease and every further BDF into the same lease, one acquire each (so a sibling
  * of the same IOMMU group joins the lease it already reserves).  For each
  * device it maps a buffer of its own on the lease's container fd and has the
  * edu device DMA it in and back out, each completion arriving on the
@@ -330,6 +331,25 @@ int main(int argc, char **argv) {
                         expect_memlock = atoll(argv[++i]);
                 else
                         break;
+        }
+        if (i >= argc) {
+                /* No BDF: the devices the environment names (a CDI device's VFIO_BROKER_DEVICE_*). */
+                char **env = NULL, **with = NULL;
+                size_t n_env = 0;
+
+                if (vfio_broker_env_devices(&env, &n_env) < 0) {
+                        fprintf(stderr, "client-dma: a VFIO_BROKER_DEVICE_* variable is not a PCI address\n");
+                        return EXIT_FAILURE;
+                }
+                with = calloc(argc + n_env + 1, sizeof(char *));
+                if (!with)
+                        return EXIT_FAILURE;
+                memcpy(with, argv, argc * sizeof(char *));
+                memcpy(with + argc, env, n_env * sizeof(char *));
+                argv = with; /* kept until exit, as env is */
+                argc += (int) n_env;
+                if (n_env > 0)
+                        printf("client-dma: the environment names %zu device(s)\n", n_env);
         }
         if (i >= argc || argc - i > 16) {
                 fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--honour-recall] [--two-leases BYTES] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
