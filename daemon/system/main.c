@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-brokerd: hands VFIO devices to unprivileged clients. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -155,6 +156,46 @@ static int make_parent_dir(const char *path) {
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+/*
+ * Earlier builds kept the state file and the binding record in the socket's directory, which a
+ * container given the broker's CDI device sees: take @old over to @path (the default) once.  A
+ * copy, not a rename: under the unit the two directories are separate mounts.
+ */
+static void move_runtime_file(const char *old, const char *path) {
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        char tmp[4096], buf[65536];
+        ssize_t n;
+        int r = 0;
+
+        if (access(path, F_OK) == 0 || access(old, F_OK) < 0)
+                return;
+        if (snprintf(tmp, sizeof(tmp), "%s.moving", path) >= (int) sizeof(tmp))
+                return;
+        in = open(old, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in < 0)
+                r = -errno;
+        if (r >= 0)
+                r = make_parent_dir(path);
+        if (r >= 0) {
+                out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (out < 0)
+                        r = -errno;
+        }
+        while (r >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+                if (n < 0 || write(out, buf, (size_t) n) != n)
+                        r = n < 0 || errno ? -errno : -EIO;
+        }
+        if (r >= 0 && (fsync(out) < 0 || rename(tmp, path) < 0))
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                log_warning("cannot move %s to %s: %s; it stays there, unread", old, path, strerror(-r));
+                return;
+        }
+        (void) unlink(old);
+        log_info("moved %s to %s, out of the socket's directory", old, path);
 }
 
 /* What the daemon runs on, from the command line to the end. */
@@ -341,6 +382,10 @@ static int start(Daemon *d) {
         char missing[128];
         int r;
 
+        if (strcmp(d->state_file, VFIO_BROKER_STATE_FILE) == 0)
+                move_runtime_file(VFIO_BROKER_OLD_STATE_FILE, d->state_file);
+        if (d->config.managed_file && strcmp(d->config.managed_file, VFIO_BROKER_MANAGED_FILE) == 0)
+                move_runtime_file(VFIO_BROKER_OLD_MANAGED_FILE, d->config.managed_file);
         r = loop_new(&d->loop);
         if (r >= 0)
                 r = broker_new(&d->broker, d->loop, &d->config);

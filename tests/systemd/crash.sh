@@ -111,9 +111,9 @@ as_alice client-dma "$BDF" >/dev/null || fail "$BDF unusable after the kills"
 fds_after=$(settled_fds)
 echo "crash: the broker has $fds_after fds after $KILLS kills ($fds_before before)"
 [ "$fds_after" = "$fds_before" ] || { ls -l "/proc/$(broker_pid)/fd"; fail "the broker's fds went from $fds_before to $fds_after"; }
-grep -q '^vfio-broker-state 1$' /run/vfio-broker/state && grep -q '^end [0-9a-f]\{16\}$' /run/vfio-broker/state ||
-	{ cat /run/vfio-broker/state; fail "the state file is not whole"; }
-[ ! -e /run/vfio-broker/state.tmp ] || fail "a temporary state file was left behind"
+grep -q '^vfio-broker-state 1$' /run/vfio-brokerd/state && grep -q '^end [0-9a-f]\{16\}$' /run/vfio-brokerd/state ||
+	{ cat /run/vfio-brokerd/state; fail "the state file is not whole"; }
+[ ! -e /run/vfio-brokerd/state.tmp ] || fail "a temporary state file was left behind"
 
 # A state file cut short, then one changed: the next broker refuses it, naming why, adopts
 # nothing and closes the FD store's fds; the holder keeps its fds (its DMA works), and its group
@@ -129,7 +129,7 @@ bad_state() { # HOW PATTERN: damage the state file with HOW, kill the broker, ex
 	journalctl --no-pager _PID="$(broker_pid)" | grep -q 'adopted [1-9]' && fail "it adopted from a bad state file"
 	[ "$(state_of "$HELD")" != leased ] || fail "$HELD is leased after a bad state file"
 }
-bad_state 'truncate -s -10 /run/vfio-broker/state' 'state is truncated: its last line is cut short: nothing adopted'
+bad_state 'truncate -s -10 /run/vfio-brokerd/state' 'state is truncated: its last line is cut short: nothing adopted'
 dma_again $((KILLS + 2))
 rc=0
 as_alice vfio-brokerctl run "$HELD" -- true 2>/tmp/err || rc=$?
@@ -141,7 +141,7 @@ wait_state "$HELD" free 50 "after the old holder let go"
 as_alice client-dma "$HELD" >/dev/null || fail "$HELD unusable after a truncated state file"
 
 hold_dma
-sed -i '3s/^\(.\)/X\1/' /run/vfio-broker/state # any byte: the checksum tells
+sed -i '3s/^\(.\)/X\1/' /run/vfio-brokerd/state # any byte: the checksum tells
 bad_state : 'state is corrupt: its records do not match their checksum'
 dma_again 2
 kill -TERM "$holder"

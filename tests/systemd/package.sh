@@ -29,6 +29,10 @@ getent group vfio-broker-admin >/dev/null || fail "no vfio-broker-admin group af
 systemctl is-enabled --quiet vfio-brokerd.socket || fail "the socket unit is not enabled"
 systemctl is-active --quiet vfio-brokerd.socket || fail "the socket unit is not active"
 [ "$(systemctl is-active vfio-brokerd.service)" = inactive ] || fail "the service runs before any client"
+# The CDI spec, made by the enabled vfio-broker-cdi.service: with a policy that grants nothing, the catch-all alone.
+systemctl is-enabled --quiet vfio-broker-cdi.service && systemctl is-active --quiet vfio-broker-cdi.service ||
+	fail "vfio-broker-cdi.service is not enabled and active"
+grep -q '"name": "all"' /run/cdi/vfio-broker.json || { cat /run/cdi/vfio-broker.json; fail "no CDI spec in /run/cdi"; }
 documentation_resolves
 vfio-brokerctl policy check >/tmp/check.log || { cat /tmp/check.log; fail "the shipped policy fails policy check"; }
 grep -q "^policy ok: 0 pool(s), 0 grant(s)" /tmp/check.log || { cat /tmp/check.log; fail "the shipped policy grants"; }
@@ -72,7 +76,9 @@ echo "package: alice's DMA lease under the packaged broker"
 rm /etc/vfio-broker/policy.d/50-test.conf
 apt-get purge -y -q vfio-brokerd vfio-brokerctl libvfio-broker1 libvfio-broker-dev >/tmp/purge.log 2>&1 ||
 	{ cat /tmp/purge.log; fail "apt-get purge"; }
-[ ! -e /run/vfio-broker ] || { ls -la /run/vfio-broker; fail "/run/vfio-broker is left after the purge"; }
+for d in /run/vfio-broker /run/vfio-brokerd /run/cdi/vfio-broker.json; do
+	[ ! -e $d ] || { ls -la $d; fail "$d is left after the purge"; }
+done
 systemctl is-active --quiet vfio-brokerd.service && fail "the service still runs after the purge"
 # Left alone on purpose: the system group (Debian never removes one; /etc/group itself is not a new file).
 files >/tmp/after

@@ -181,7 +181,7 @@ echo "systemd: a lease of two groups survived a restart"
 # (trigger and unmask eventfds, under one FD store name with the rest) from the new broker and
 # does DMA on the fetched fds alone; swapped eventfds would never see the completion.
 hold_dma --intx --fetch "$HELD"
-grep -qE '^eventfd( [0-9]+){7}$' /run/vfio-broker/state || { cat /run/vfio-broker/state; fail "no eventfd record names its eventfd-id"; }
+grep -qE '^eventfd( [0-9]+){7}$' /run/vfio-brokerd/state || { cat /run/vfio-brokerd/state; fail "no eventfd record names its eventfd-id"; }
 restart restart
 dma_again 2
 grep -q "fetched lease" /tmp/hold.log || fail "the holder did not fetch its lease"
@@ -208,6 +208,10 @@ old=$(broker_pid)
 restart restart
 [ "$(readlink "/proc/$(broker_pid)/exe")" = /usr/sbin/vfio-brokerd ] || fail "the unit does not run this broker after the upgrade"
 journalctl --no-pager _PID="$(broker_pid)" | grep -q 'adopted 1 lease' || fail "this broker adopted no lease of the previous one"
+# The previous release kept its state in the socket's directory, which containers see: moved.
+journalctl --no-pager _PID="$(broker_pid)" | grep -q 'moved /run/vfio-broker/state to /run/vfio-brokerd/state' ||
+	fail "this broker did not move the previous one's state file"
+[ ! -e /run/vfio-broker/state ] && [ -f /run/vfio-brokerd/state ] || { ls -la /run/vfio-broker /run/vfio-brokerd; fail "the state file is not in /run/vfio-brokerd alone"; }
 [ "$(state_of "$HELD")" = leased ] || fail "$HELD is '$(state_of "$HELD")' after the upgrade, not leased"
 held_is_busy || fail "an acquire of the group held across the upgrade was not refused as busy"
 dma_again 2
@@ -284,7 +288,7 @@ old=$(broker_pid)
 systemctl stop vfio-brokerd.service || fail "systemctl stop"
 journalctl --no-pager -o verbose _PID="$old" MESSAGE_ID=7d84da23683c41e28386001d994f2896 |
 	grep -q 'VFIO_BROKER_RESULT=broker stopped' || fail "no release record for the lease when the broker stopped"
-[ ! -e /run/vfio-broker/state ] || { cat /run/vfio-broker/state; fail "the state file outlived a stop"; }
+[ ! -e /run/vfio-brokerd/state ] || { cat /run/vfio-brokerd/state; fail "the state file outlived a stop"; }
 kill -9 "$holder"
 killed "$holder"
 wait_state "$HELD" free 30 "after a stop and the client's exit"

@@ -7,7 +7,7 @@
 # next start; an unmanaged pool behaves as before.
 . /tests/lib.sh
 driver() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
-record_empty() { ! grep -q '^0000:' /run/vfio-broker/managed 2>/dev/null; }
+record_empty() { ! grep -q '^0000:' /run/vfio-brokerd/managed 2>/dev/null; }
 cat >/tmp/managed.conf <<'POLICY'
 [Broker]
 ResetRequired=no
@@ -36,12 +36,12 @@ as_alice vfio-brokerctl run 0000:03:00.0 -- sh -c 'basename "$(readlink /sys/bus
 [ "$(driver 0000:03:00.0)" = virtio-pci ] || fail "0000:03:00.0 is on $(driver 0000:03:00.0) after the lease, not virtio-pci"
 [ "$(cat /sys/bus/pci/devices/0000:03:00.0/driver_override)" = "(null)" ] || fail "driver_override of 0000:03:00.0 not cleared"
 grep -q 'free again (was lease [0-9]* of uid 1000); 1 of 1 device(s) reset$' "$BROKER_LOG" || fail "no reset of the virtio-rng"
-record_empty || { cat /run/vfio-broker/managed; fail "the record still names devices"; }
+record_empty || { cat /run/vfio-brokerd/managed; fail "the record still names devices"; }
 
 # The e1000e's group: the e1000e leaves e1000e while the edu beside it is leased.
 hold 0000:02:01.0
 [ "$(driver 0000:02:02.0)" = vfio-pci ] || fail "the e1000e is on $(driver 0000:02:02.0) during the lease, not vfio-pci"
-grep -q '^0000:02:02.0 e1000e$' /run/vfio-broker/managed || { cat /run/vfio-broker/managed; fail "the e1000e is not recorded"; }
+grep -q '^0000:02:02.0 e1000e$' /run/vfio-brokerd/managed || { cat /run/vfio-brokerd/managed; fail "the e1000e is not recorded"; }
 kill "$HOLDER"
 # Given back, the e1000e makes the group not viable again: the edu is listed unavailable.
 wait_state 0000:02:01.0 unavailable 10000 >/dev/null # (after its resets: the e1000e's take a few seconds under TCG)
@@ -62,7 +62,7 @@ rc=0
 as_alice vfio-brokerctl run 0000:02:01.0 -- true 2>/dev/null || rc=$?
 wait "$BROKER_PID" 2>/dev/null || true
 [ "$(driver 0000:02:02.0)" = vfio-pci ] || fail "the e1000e was not moved before the kill (it is on $(driver 0000:02:02.0))"
-grep -q '^0000:02:02.0 e1000e$' /run/vfio-broker/managed || fail "the move was not recorded before the kill"
+grep -q '^0000:02:02.0 e1000e$' /run/vfio-brokerd/managed || fail "the move was not recorded before the kill"
 POLICY=/tmp/managed.conf start_broker
 # (its socket is there before it gives back; it serves only after)
 vfio-brokerctl list >/dev/null
