@@ -160,8 +160,8 @@ static int make_parent_dir(const char *path) {
 
 /*
  * Earlier builds kept the state file and the binding record in the socket's directory, which a
- * container given the broker's CDI device sees: take @old over to @path (the default) once.  A
- * copy, not a rename: under the unit the two directories are separate mounts.
+ * container given the broker's CDI device sees: take @old over to @path (the default), replacing
+ * it.  A copy, not a rename: under the unit the two directories are separate mounts.
  */
 static void move_runtime_file(const char *old, const char *path) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
@@ -169,7 +169,8 @@ static void move_runtime_file(const char *old, const char *path) {
         ssize_t n;
         int r = 0;
 
-        if (access(path, F_OK) == 0 || access(old, F_OK) < 0)
+        /* A new broker removes @old once moved: if it is there, an older broker ran last. */
+        if (access(old, F_OK) < 0)
                 return;
         if (snprintf(tmp, sizeof(tmp), "%s.moving", path) >= (int) sizeof(tmp))
                 return;
