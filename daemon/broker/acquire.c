@@ -123,7 +123,7 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
                                  "/sys/bus/pci/devices/%s/driver_override; echo %s > /sys/bus/pci/drivers_probe) "
                                  "or pool it with Managed=yes",
                                  bdf, bdf, bdf);
-                if (!authorize_may_manage(a->connection, &w->pci))
+                if (!authorize_may_manage(a->connection->broker, &w->pci))
                         return broker_error(a->err, BROKER_E_NOT_VFIO, "%s", w->deferred_why);
                 w->deferred = BROKER_E_NOT_VFIO;
         }
@@ -155,7 +155,7 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
         if (!g && !w->deferred && host_group_check_viable(b->devices, w->pci.iommu_group, &w->pci, &w->members,
                                                           &w->n_members, why, sizeof(why)) != 0) {
                 snprintf(w->deferred_why, sizeof(w->deferred_why), "%s: %s", bdf, why);
-                if (!authorize_may_manage(a->connection, &w->pci))
+                if (!authorize_may_manage(a->connection->broker, &w->pci))
                         return broker_error(a->err, BROKER_E_NOT_VIABLE, "%s", w->deferred_why);
                 w->deferred = BROKER_E_NOT_VIABLE;
         }

@@ -31,11 +31,11 @@ const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_ma
                              mode == KERNEL_MODE_LEGACY ? POLICY_BACKEND_LEGACY : POLICY_BACKEND_IOMMUFD, why, size);
 }
 
-bool authorize_may_manage(Connection *c, const PciDevice *d) {
+bool authorize_may_manage(Broker *b, const PciDevice *d) {
         PolicyDevice pd = policy_device_of(d);
-        const Policy *p = &c->broker->policy;
+        const Policy *p = &b->policy;
 
-        if (!c->broker->managed)
+        if (!b->managed)
                 return false;
         for (size_t i = 0; i < p->n_pools; i++)
                 if (p->pools[i].managed && pool_contains(&p->pools[i], &pd))

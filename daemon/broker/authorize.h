@@ -11,6 +11,6 @@ const Grant *authorize_device(Connection *c, const PciDevice *d, unsigned irq_ma
                               size_t size);
 
 /* Whether a Managed=yes pool holds @d (then the broker may move its group to vfio-pci for a lease). */
-bool authorize_may_manage(Connection *c, const PciDevice *d);
+bool authorize_may_manage(Broker *b, const PciDevice *d);
 /* Whether @d leased by @g is managed. */
 bool authorize_managed(Connection *c, const Grant *g, const PciDevice *d);

@@ -12,6 +12,11 @@
 #include "common/util.h"
 #include "host/viable.h"
 
+/* A device on its host driver that an acquire would bind to vfio-pci (a Managed=yes pool holds it). */
+static bool bindable(Broker *b, const PciDevice *d) {
+        return d->iommu_group >= 0 && !pci_is_bridge(d) && authorize_may_manage(b, d);
+}
+
 DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t size) {
         Group *g = d->iommu_group >= 0 ? broker_find_group(b, d->iommu_group) : NULL;
 
@@ -20,6 +25,11 @@ DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t
                 return g->state == GROUP_LEASED ? (g->lease && g->lease->recall.step != RECALL_NONE ? DEVICE_RECALLED
                                                                                    : DEVICE_LEASED)
                      : g->state == GROUP_RESETTING ? DEVICE_RESETTING : DEVICE_QUARANTINED;
+        if (!pci_driver_is_vfio(d) && bindable(b, d)) {
+                /* Managed=yes: the acquire binds its group to vfio-pci, and gives it back after. */
+                snprintf(why, size, "on %s until leased (Managed=yes)", d->driver[0] ? d->driver : "no driver");
+                return DEVICE_FREE;
+        }
         if (!pci_driver_is_vfio(d)) {
                 snprintf(why, size, d->driver[0] ? "bound to %s, not vfio-pci" : "no driver bound", d->driver);
                 return DEVICE_UNAVAILABLE;
@@ -63,7 +73,7 @@ int broker_list_devices(Broker *b, Connection *asking, DeviceView **ret, size_t 
         if (!views)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (host_device_listed(&all[i], all, n))
+                if (host_device_listed(&all[i], all, n) || bindable(b, &all[i]))
                         broker_view_device(b, asking, &all[i], &views[k++]);
         *ret = views;
         *ret_n = k;

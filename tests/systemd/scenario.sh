@@ -280,6 +280,45 @@ systemctl reload vfio-brokerd.service || fail "reload without the recall policy"
 sleep 0.5
 echo "systemd: a recalled lease was escalated under the unit"
 
+# Managed binding under the unit. As shipped, sysfs is read-only (ProtectKernelTunables=yes):
+# a Managed=yes device is refused, and stays on its host driver. With the documented drop-in
+# (ReadWritePaths=/sys/bus/pci /sys/devices) the virtio-rng moves to vfio-pci for alice's lease,
+# stays there across a SIGKILL of the broker while she holds it, and is back on virtio-pci
+# when she lets go; the binding record is in /run/vfio-brokerd.
+RNG=0000:03:00.0
+rng_driver() { basename "$(readlink "/sys/bus/pci/devices/$RNG/driver" 2>/dev/null)" 2>/dev/null || echo none; }
+[ "$(rng_driver)" = virtio-pci ] || fail "$RNG does not start on virtio-pci"
+printf '[Pool rng]\nVendorDevice=1af4:1044\nManaged=yes\n[Grant rng]\nPool=rng\nUser=alice\n' \
+	>/etc/vfio-broker/policy.d/managed.conf
+systemctl reload vfio-brokerd.service || fail "reload with the managed pool"
+sleep 0.5
+rc=0
+as_alice vfio-brokerctl run "$RNG" -- true 2>/tmp/err || rc=$?
+[ "$rc" = 125 ] || { cat /tmp/err; fail "a managed acquire under the read-only sysfs: exit $rc, not 125"; }
+echo "systemd: as shipped, a managed acquire is refused: $(cat /tmp/err)"
+[ "$(rng_driver)" = virtio-pci ] || fail "$RNG left virtio-pci under a read-only sysfs"
+mkdir -p /run/systemd/system/vfio-brokerd.service.d
+printf '[Service]\nReadWritePaths=/sys/bus/pci /sys/devices\n' >/run/systemd/system/vfio-brokerd.service.d/managed.conf
+systemctl daemon-reload
+restart restart
+as_alice vfio-brokerctl run "$RNG" -- sh -c "echo held; exec sleep 600" >/tmp/rng.log 2>&1 &
+rng_holder=$!
+wait_for /tmp/rng.log held
+[ "$(rng_driver)" = vfio-pci ] || fail "$RNG is on $(rng_driver) during the lease, not vfio-pci"
+grep -q "^$RNG virtio-pci$" /run/vfio-brokerd/managed || { cat /run/vfio-brokerd/managed; fail "the move is not recorded"; }
+restart kill -s SIGKILL
+[ "$(rng_driver)" = vfio-pci ] || fail "$RNG left vfio-pci while its lease is held across the broker's restart"
+pkill -f "sleep 600" || :
+wait "$rng_holder" || :
+for _ in $(seq 80); do [ "$(rng_driver)" = virtio-pci ] && break; sleep 0.1; done
+[ "$(rng_driver)" = virtio-pci ] || fail "$RNG is on $(rng_driver) after the lease, not virtio-pci"
+grep -q "^$RNG " /run/vfio-brokerd/managed && { cat /run/vfio-brokerd/managed; fail "the record still names $RNG"; }
+[ "$(cat "/sys/bus/pci/devices/$RNG/driver_override")" = "(null)" ] || fail "the driver_override of $RNG is not cleared"
+rm /run/systemd/system/vfio-brokerd.service.d/managed.conf /etc/vfio-broker/policy.d/managed.conf
+systemctl daemon-reload
+restart restart
+echo "systemd: managed binding under the unit with the drop-in: virtio-pci -> vfio-pci -> virtio-pci, across a SIGKILL"
+
 # systemctl stop is not a restart: the broker asks PID1 which it is, ends every lease on the
 # way out (a RELEASE record each, "broker stopped") and removes the state file; the next start
 # adopts nothing, and the group is free once the client lets go of it.

@@ -29,6 +29,9 @@ User=alice bob
 POLICY
 [ "$(driver 0000:03:00.0)" = virtio-pci ] || fail "0000:03:00.0 does not start on virtio-pci"
 POLICY=/tmp/managed.conf start_broker
+# list shows it before any lease: free, on its host driver until an acquire binds it.
+vfio-brokerctl list | grep -E '^0000:03:00.0 .* free +.* on virtio-pci until leased \(Managed=yes\)' ||
+	{ vfio-brokerctl list; fail "list does not offer the managed virtio-rng as free"; }
 
 as_alice vfio-brokerctl run 0000:03:00.0 -- sh -c 'basename "$(readlink /sys/bus/pci/devices/0000:03:00.0/driver)"' \
 	>/tmp/during || fail "a lease of the managed virtio-rng"
