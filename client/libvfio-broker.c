@@ -310,30 +310,77 @@ static void copy_device(struct vfio_broker_device *d, const Vfiobroker__Device *
         string_copy(d->reason, sizeof(d->reason), v->reason);
 }
 
-int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, size_t *ret_n) {
+/* More devices than any host has: a broker that keeps saying "more" is lying. */
+#define MAX_LISTED_DEVICES (1u << 20)
+
+/* One page of a listing, appended to *devices; *last is the last address, for the next page. */
+static int list_page(vfio_broker *b, char last[static BDF_STRLEN + 1], struct vfio_broker_device **devices,
+                     size_t *n, bool *more) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__ListDevicesRequest list = VFIOBROKER__LIST_DEVICES_REQUEST__INIT;
-        struct vfio_broker_device *devices;
+        const Vfiobroker__ListDevicesReply *page;
+        struct vfio_broker_device *grown;
         Reply *reply;
         int r;
 
+        list.paged = true;
+        list.after = last;
         req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;
         req.list_devices = &list;
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_LIST_DEVICES, &reply, NULL, NULL);
         if (r < 0)
                 return r;
-        devices = calloc(reply->list_devices->n_devices + 1, sizeof(*devices));
-        if (!devices) {
-                r = -ENOMEM;
-                goto out;
+        page = reply->list_devices;
+        /* Each page goes forward: a page that says "more" has devices, each after the one before. */
+        r = page->more && page->n_devices == 0 ? -EBADMSG : 0;
+        if (r == 0 && page->n_devices > MAX_LISTED_DEVICES - *n)
+                r = -EBADMSG;
+        for (size_t i = 0; r == 0 && i < page->n_devices; i++) {
+                const char *bdf = page->devices[i]->bdf;
+
+                if (strlen(bdf) > BDF_STRLEN || (last[0] && strcmp(bdf, last) <= 0) || !bdf[0])
+                        r = -EBADMSG;
+                else
+                        strcpy(last, bdf);
         }
-        for (size_t i = 0; i < reply->list_devices->n_devices; i++)
-                copy_device(&devices[i], reply->list_devices->devices[i]);
-        *ret = devices;
-        *ret_n = reply->list_devices->n_devices;
-out:
+        if (r == 0) {
+                grown = realloc(*devices, (*n + page->n_devices + 1) * sizeof(**devices));
+                if (!grown)
+                        r = -ENOMEM;
+                else
+                        *devices = grown;
+        }
+        for (size_t i = 0; r == 0 && i < page->n_devices; i++)
+                copy_device(&(*devices)[(*n)++], page->devices[i]);
+        *more = page->more;
         reply_free(b, reply);
         return r;
+}
+
+int vfio_broker_list_devices(vfio_broker *b, struct vfio_broker_device **ret, size_t *ret_n) {
+        struct vfio_broker_device *devices = NULL;
+        char last[BDF_STRLEN + 1] = "";
+        bool more = true;
+        size_t n = 0;
+        int r = 0;
+
+        if (!b || !ret || !ret_n)
+                return -EINVAL;
+        /* Page by page (an older broker, which knows no pages, answers all in one). */
+        while (r == 0 && more)
+                r = list_page(b, last, &devices, &n, &more);
+        if (r == 0 && !devices)
+                devices = calloc(1, sizeof(*devices));
+        if (r == 0 && !devices)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(devices);
+                return r;
+        }
+        memset(&devices[n], 0, sizeof(*devices));
+        *ret = devices;
+        *ret_n = n;
+        return 0;
 }
 
 static int lease_from_reply(const Reply *reply, uint64_t id, Vfiobroker__Backend backend, uint32_t ioas, int *fds,

@@ -2,9 +2,12 @@
 /* ListDevices and DeviceInfo: the model's device views on the wire. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/devices.h"
+#include "common/bdf.h"
 #include "common/util.h"
+#include "proto/wire.h"
 #include "rpc/dispatch.h"
 #include "util/log.h"
 
@@ -46,32 +49,56 @@ static Vfiobroker__Device *device_to_wire(const DeviceView *d, Reply *reply) {
         return v;
 }
 
+/* What a device adds to a ListDevicesReply: its tag, its length, itself. */
+static size_t device_wire_size(const Vfiobroker__Device *v) {
+        size_t size = vfiobroker__device__get_packed_size(v);
+
+        return 1 + (size < 128 ? 1 : size < 16384 ? 2 : 3) + size;
+}
+
+/* The room a paged reply's devices have in one packet, beside the envelope (id, tags, more). */
+#define LIST_PAGE_BUDGET (VFIO_BROKER_MAX_MESSAGE - 256)
+
 int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
+        const Vfiobroker__ListDevicesRequest *q = req->list_devices;
         Connection *c = s->connection;
         _cleanup_free_ DeviceView *views = NULL;
         Vfiobroker__ListDevicesReply *r;
-        size_t n, n_allowed = 0;
+        char after[BDF_STRLEN + 1] = "";
+        size_t n, first = 0, n_allowed = 0, used = 0;
         int e;
 
+        if (q->after && q->after[0] && (!q->paged || bdf_normalize(q->after, after) < 0))
+                return broker_error(err, BROKER_E_INVALID, q->paged ? "ListDevices: after is not a PCI address"
+                                                                    : "ListDevices: after without paged");
         e = broker_list_devices(c->broker, c, &views, &n, err);
         if (e != 0)
                 return e;
+        /* The views are in address order, and canonical addresses compare as strings do. */
+        while (after[0] && first < n && strcmp(views[first].pci.bdf, after) <= 0)
+                first++;
         r = reply_alloc(reply, sizeof(*r));
         if (!r)
                 return -ENOMEM;
         vfiobroker__list_devices_reply__init(r);
-        r->devices = reply_alloc(reply, sizeof(*r->devices) * (n ? n : 1));
+        r->devices = reply_alloc(reply, sizeof(*r->devices) * (n - first + 1));
         if (!r->devices)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                r->devices[i] = device_to_wire(&views[i], reply);
-                if (!r->devices[i])
+        for (size_t i = first; i < n; i++) {
+                Vfiobroker__Device *v = device_to_wire(&views[i], reply);
+
+                if (!v)
                         return -ENOMEM;
+                if (q->paged && r->n_devices > 0 && used + device_wire_size(v) > LIST_PAGE_BUDGET) {
+                        r->more = true;
+                        break;
+                }
+                used += device_wire_size(v);
+                r->devices[r->n_devices++] = v;
                 n_allowed += views[i].grant != NULL;
         }
-        r->n_devices = n;
-        log_debug("uid %u pid %u listed %zu devices; the policy lets it lease %zu", (unsigned) c->uid,
-                  (unsigned) c->pid, r->n_devices, n_allowed);
+        log_debug("uid %u pid %u listed %zu devices%s; the policy lets it lease %zu of them", (unsigned) c->uid,
+                  (unsigned) c->pid, r->n_devices, r->more ? " (one page)" : "", n_allowed);
         reply->msg.result_case = VFIOBROKER__REPLY__RESULT_LIST_DEVICES;
         reply->msg.list_devices = r;
         return 0;
