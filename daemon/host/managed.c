@@ -296,7 +296,9 @@ int managed_host_bind(ManagedHost *m, const PciDevice *d, char *why, size_t size
         if (r >= 0)
                 r = write_attr(m, d->bdf, "bus/pci/drivers_probe");
         if (r < 0) {
-                snprintf(why, size, "binding %s to vfio-pci: %s", d->bdf, strerror(-r));
+                snprintf(why, size, "binding %s to vfio-pci: %s%s", d->bdf, strerror(-r),
+                         r == -EROFS ? " (sysfs is read-only for the broker: under its unit, managed binding "
+                                       "needs a drop-in with ReadWritePaths=/sys/bus/pci /sys/devices)" : "");
                 (void) managed_host_restore(m, d->bdf);
                 return r;
         }

@@ -294,7 +294,8 @@ systemctl reload vfio-brokerd.service || fail "reload with the managed pool"
 sleep 0.5
 rc=0
 as_alice vfio-brokerctl run "$RNG" -- true 2>/tmp/err || rc=$?
-[ "$rc" = 125 ] || { cat /tmp/err; fail "a managed acquire under the read-only sysfs: exit $rc, not 125"; }
+[ "$rc" = 125 ] && grep -q 'needs a drop-in with ReadWritePaths=/sys/bus/pci /sys/devices' /tmp/err ||
+	{ cat /tmp/err; fail "a managed acquire under the read-only sysfs: exit $rc, not 125 with the fix"; }
 echo "systemd: as shipped, a managed acquire is refused: $(cat /tmp/err)"
 [ "$(rng_driver)" = virtio-pci ] || fail "$RNG left virtio-pci under a read-only sysfs"
 mkdir -p /run/systemd/system/vfio-brokerd.service.d
