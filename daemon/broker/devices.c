@@ -60,22 +60,38 @@ void broker_view_device(Broker *b, Connection *asking, const PciDevice *d, Devic
         }
 }
 
-int broker_list_devices(Broker *b, Connection *asking, DeviceView **ret, size_t *ret_n, BrokerError *err) {
+static int compare_int(const void *a, const void *b) {
+        return (*(const int *) a > *(const int *) b) - (*(const int *) a < *(const int *) b);
+}
+
+int broker_listed_devices(Broker *b, PciDevice **ret, size_t *ret_n, BrokerError *err) {
         _cleanup_free_ PciDevice *all = NULL;
-        DeviceView *views;
-        size_t n, k = 0;
+        _cleanup_free_ int *vfio_groups = NULL;
+        size_t n, k = 0, n_groups = 0;
         int r;
 
         r = sysfs_list_devices(b->config.sysfs_root, &all, &n);
         if (r < 0)
                 return broker_error_system(err, r, "cannot read PCI devices from sysfs: %s", strerror(-r));
-        views = calloc(n ? n : 1, sizeof(*views));
-        if (!views)
+        /* The groups that have a device on vfio-pci, sorted: one pass, not one per device. */
+        vfio_groups = calloc(n ? n : 1, sizeof(*vfio_groups));
+        if (!vfio_groups)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (host_device_listed(&all[i], all, n) || bindable(b, &all[i]))
-                        broker_view_device(b, asking, &all[i], &views[k++]);
-        *ret = views;
+                if (all[i].iommu_group >= 0 && pci_driver_is_vfio(&all[i]))
+                        vfio_groups[n_groups++] = all[i].iommu_group;
+        qsort(vfio_groups, n_groups, sizeof(*vfio_groups), compare_int);
+        for (size_t i = 0; i < n; i++) {
+                const PciDevice *d = &all[i];
+                bool listed = pci_driver_is_vfio(d) ||
+                              (!pci_is_bridge(d) && d->iommu_group >= 0 &&
+                               bsearch(&d->iommu_group, vfio_groups, n_groups, sizeof(int), compare_int)) ||
+                              bindable(b, d);
+
+                if (listed)
+                        all[k++] = *d;
+        }
+        *ret = TAKE_PTR(all);
         *ret_n = k;
         return 0;
 }

@@ -33,8 +33,12 @@ DeviceState broker_device_state(Broker *b, const PciDevice *d, char *why, size_t
 /* @d as seen by @asking (NULL: by nobody in particular: no grant). */
 void broker_view_device(Broker *b, Connection *asking, const PciDevice *d, DeviceView *ret);
 
-/* What a listing shows @asking: devices on vfio-pci and their groups' members.  Free *ret. */
-int broker_list_devices(Broker *b, Connection *asking, DeviceView **ret, size_t *ret_n, BrokerError *err);
+/*
+ * What a listing shows, in address order: devices on vfio-pci, the other members of their groups
+ * (but bridges), and devices a Managed=yes pool would bind.  Views are made of them one by one
+ * (broker_view_device()), as many as a reply holds.  Free *ret.
+ */
+int broker_listed_devices(Broker *b, PciDevice **ret, size_t *ret_n, BrokerError *err);
 
 typedef struct DeviceDescription {
         DeviceView view;

@@ -39,14 +39,3 @@ int host_group_check_viable(DeviceCache *cache, int group, const PciDevice *know
         }
         return 0;
 }
-
-bool host_device_listed(const PciDevice *d, const PciDevice *all, size_t n) {
-        if (pci_driver_is_vfio(d))
-                return true;
-        if (pci_is_bridge(d) || d->iommu_group < 0)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (all[i].iommu_group == d->iommu_group && pci_driver_is_vfio(&all[i]))
-                        return true;
-        return false;
-}

@@ -26,5 +26,3 @@ enum {
 int host_group_check_viable(DeviceCache *cache, int group, const PciDevice *known,
                             char (**ret_members)[BDF_STRLEN + 1], size_t *ret_n, char *why, size_t size);
 
-/* A listing shows devices bound to vfio-pci and the other members of their groups (bridges aside). */
-bool host_device_listed(const PciDevice *d, const PciDevice *all, size_t n);

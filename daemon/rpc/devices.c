@@ -62,7 +62,7 @@ static size_t device_wire_size(const Vfiobroker__Device *v) {
 int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
         const Vfiobroker__ListDevicesRequest *q = req->list_devices;
         Connection *c = s->connection;
-        _cleanup_free_ DeviceView *views = NULL;
+        _cleanup_free_ PciDevice *devices = NULL;
         Vfiobroker__ListDevicesReply *r;
         char after[BDF_STRLEN + 1] = "";
         size_t n, first = 0, n_allowed = 0, used = 0;
@@ -71,11 +71,11 @@ int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply
         if (q->after && q->after[0] && (!q->paged || bdf_normalize(q->after, after) < 0))
                 return broker_error(err, BROKER_E_INVALID, q->paged ? "ListDevices: after is not a PCI address"
                                                                     : "ListDevices: after without paged");
-        e = broker_list_devices(c->broker, c, &views, &n, err);
+        e = broker_listed_devices(c->broker, &devices, &n, err);
         if (e != 0)
                 return e;
-        /* The views are in address order, and canonical addresses compare as strings do. */
-        while (after[0] && first < n && strcmp(views[first].pci.bdf, after) <= 0)
+        /* In address order, and canonical addresses compare as strings do. */
+        while (after[0] && first < n && strcmp(devices[first].bdf, after) <= 0)
                 first++;
         r = reply_alloc(reply, sizeof(*r));
         if (!r)
@@ -85,8 +85,11 @@ int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply
         if (!r->devices)
                 return -ENOMEM;
         for (size_t i = first; i < n; i++) {
-                Vfiobroker__Device *v = device_to_wire(&views[i], reply);
+                DeviceView view;
+                Vfiobroker__Device *v;
 
+                broker_view_device(c->broker, c, &devices[i], &view);
+                v = device_to_wire(&view, reply);
                 if (!v)
                         return -ENOMEM;
                 if (q->paged && r->n_devices > 0 && used + device_wire_size(v) > LIST_PAGE_BUDGET) {
@@ -95,7 +98,7 @@ int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply
                 }
                 used += device_wire_size(v);
                 r->devices[r->n_devices++] = v;
-                n_allowed += views[i].grant != NULL;
+                n_allowed += view.grant != NULL;
         }
         log_debug("uid %u pid %u listed %zu devices%s; the policy lets it lease %zu of them", (unsigned) c->uid,
                   (unsigned) c->pid, r->n_devices, r->more ? " (one page)" : "", n_allowed);
