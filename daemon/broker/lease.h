@@ -52,6 +52,7 @@ typedef struct LeaseRecall {
         RecallStep step;
         char why[160];
         uint64_t since_usec;            /* CLOCK_REALTIME when it was asked back */
+        uint64_t next_usec;             /* CLOCK_REALTIME of its next step (the timer's), kept across restarts */
         Source *timer;
 } LeaseRecall;
 
@@ -100,6 +101,11 @@ void lease_recall(Lease *l, const char *why);
 void broker_recall_departing(Broker *b);
 /* Stop the recall's timer (the lease ends). */
 void lease_recall_cancel(Lease *l);
+/*
+ * Go on with a recall an earlier broker began (adopted from the state file): the step it had
+ * reached, and its next step at @next_usec (CLOCK_REALTIME; at once if that is past).
+ */
+int lease_recall_resume(Lease *l, RecallStep step, uint64_t since_usec, uint64_t next_usec, const char *why);
 /* Close the broker's fds and free the lease, leaving the kernel state as it is (a restart). */
 void lease_abandon(Lease *l);
 /* Tear down IRQs, close the broker's fds, release every group; frees the lease. */

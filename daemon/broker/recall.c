@@ -99,6 +99,22 @@ static void recall_end(Lease *l, const char *how) {
         lease_release(l, why);
 }
 
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void on_recall_timer(Source *s, void *userdata);
+
+/* The next step in @usec, written down (the state file) so that a restarted broker keeps the pace. */
+static int arm_next_step(Lease *l, uint64_t usec) {
+        l->recall.next_usec = now_realtime_usec() + usec;
+        broker_changed(l->broker);
+        return loop_add_timer(l->broker->loop, usec, on_recall_timer, l, &l->recall.timer);
+}
+
 static void on_recall_timer(Source *s, void *userdata) {
         Lease *l = userdata;
         const Policy *p = &l->broker->policy;
@@ -117,8 +133,7 @@ static void on_recall_timer(Source *s, void *userdata) {
                         recall_audit(l, "sigterm", "not released within %u s: SIGTERM to %zu process(es) holding its files "
                                      "(%s); SIGKILL in %u s", p->recall_grace_sec, n, pids, POLICY_RECALL_KILL_SEC);
                         l->recall.step = RECALL_TERMINATED;
-                        if (loop_add_timer(l->broker->loop, POLICY_RECALL_KILL_SEC * USEC_PER_SEC, on_recall_timer, l,
-                                           &l->recall.timer) >= 0)
+                        if (arm_next_step(l, POLICY_RECALL_KILL_SEC * USEC_PER_SEC) >= 0)
                                 return;
                 } else
                         recall_audit(l, "ended", "not released within %u s, and no process of uid %u holds its files: "
@@ -137,7 +152,6 @@ static void on_recall_timer(Source *s, void *userdata) {
 void lease_recall(Lease *l, const char *why) {
         const Policy *p = &l->broker->policy;
         uint64_t grace = (uint64_t) p->recall_grace_sec * USEC_PER_SEC;
-        struct timespec ts;
         size_t asked;
         int r;
 
@@ -146,20 +160,35 @@ void lease_recall(Lease *l, const char *why) {
                          l->recall.why);
                 return;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
         l->recall.step = RECALL_ASKED;
-        l->recall.since_usec = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        l->recall.since_usec = now_realtime_usec();
         string_copy(l->recall.why, sizeof(l->recall.why), why);
         asked = lease_request_release(l);
         broker_announce_event(l->broker, l, LEASE_EVENT_RECALLED, why, grace);
         recall_audit(l, "asked", "recalled (%s): the client was told%s and has %u s to release it, then %s", why,
                      asked ? " (and its REQ eventfd signalled)" : "", p->recall_grace_sec,
                      p->recall_escalate ? "SIGTERM and SIGKILL to its holders" : "the lease ends (RecallEscalation=none)");
-        r = loop_add_timer(l->broker->loop, grace, on_recall_timer, l, &l->recall.timer);
+        r = arm_next_step(l, grace);
         if (r < 0) {
                 log_error("lease %llu: cannot arm the recall's timer: %s", (unsigned long long) l->id, strerror(-r));
                 recall_end(l, "the broker could not wait");
         }
+}
+
+int lease_recall_resume(Lease *l, RecallStep step, uint64_t since_usec, uint64_t next_usec, const char *why) {
+        uint64_t now = now_realtime_usec();
+
+        if (step != RECALL_ASKED && step != RECALL_TERMINATED)
+                return -EINVAL;
+        l->recall.step = step;
+        l->recall.since_usec = since_usec;
+        l->recall.next_usec = next_usec;
+        string_copy(l->recall.why, sizeof(l->recall.why), why);
+        log_info("lease %llu: its recall (%s) goes on from before the restart: %s next, in %llu ms",
+                 (unsigned long long) l->id, why, step == RECALL_ASKED ? "the escalation" : "SIGKILL",
+                 (unsigned long long) (next_usec > now ? (next_usec - now) / 1000 : 0));
+        return loop_add_timer(l->broker->loop, next_usec > now ? next_usec - now : 0, on_recall_timer, l,
+                              &l->recall.timer);
 }
 
 void lease_recall_cancel(Lease *l) {

@@ -12,6 +12,8 @@
  *                                               (fd under vb-lLEASE; without ID: vb-lLEASE-dDEVICE-eINDEX)
  *   quarantine NUMBER LEASE UID MODE GRANT      fd  vb-qNUMBER (legacy; iommufd keeps no fd)
  *   used NUMBER UID GRANT
+ *   recall LEASE STEP SINCE NEXT WHY            (after its lease: STEP 1 asked, 2 SIGTERM sent;
+ *                                               SINCE and NEXT, the next step's time, CLOCK_REALTIME us)
  *
  * The numbers are the file's own and never change meaning: IRQS has bit N
  * for interrupt type N (0 INTx, 1 MSI, 2 MSI-X, 3 err, 4 req); MODE is 0
@@ -108,6 +110,12 @@ static int write_lease(FILE *f, const Connection *c, Lease *l, WantList *w) {
                         d->irq_types);
                 for (size_t k = 0; k < d->n_eventfds && r >= 0; k++)
                         r = write_eventfd(f, l, i, k, &d->eventfds[k], fds, &n, w);
+        }
+        if (l->recall.step != RECALL_NONE) {
+                fprintf(f, "recall %" PRIu64 " %d %" PRIu64 " %" PRIu64 " ", l->id, (int) l->recall.step,
+                        l->recall.since_usec, l->recall.next_usec);
+                state_write_string(f, l->recall.why);
+                fputc('\n', f);
         }
         return r < 0 ? r : want_fds(w, fds, n, l->n_groups > 0, "vb-l%" PRIu64, l->id);
 }
@@ -356,6 +364,22 @@ static int adopt_used(const char *line, void *userdata) {
         return 0;
 }
 
+static int adopt_recall(const char *line, void *userdata) {
+        Adoption *a = userdata;
+        uint64_t id, since, next;
+        char field[512], why[160];
+        Lease *l;
+        int step;
+
+        if (sscanf(line, "recall %" SCNu64 " %d %" SCNu64 " %" SCNu64 " %511s", &id, &step, &since, &next, field) < 5)
+                return 0;
+        l = broker_find_lease(a->broker, id);
+        if (!l)
+                return log_errno(LOG_WARNING, -ENOENT, "recall of lease %" PRIu64 ": no such lease adopted", id);
+        state_read_string(field, why, sizeof(why));
+        return lease_recall_resume(l, (RecallStep) step, since, next, why);
+}
+
 const StateRecordKind record_kinds[] = {
         { "conn", adopt_connection },
         { "lease", adopt_lease },
@@ -364,5 +388,6 @@ const StateRecordKind record_kinds[] = {
         { "eventfd", adopt_eventfd },
         { "quarantine", adopt_quarantine },
         { "used", adopt_used },
+        { "recall", adopt_recall },
 };
 const size_t n_record_kinds = ELEMENTSOF(record_kinds);

@@ -275,10 +275,33 @@ for step in asked sigterm sigkill; do
 	grep -q "VFIO_BROKER_RESULT=$step" /tmp/recall.journal || { cat /tmp/recall.journal; fail "no RECALL record '$step'"; }
 done
 systemctl is-active --quiet vfio-brokerd.service || fail "the broker is not active after the escalation"
+echo "systemd: a recalled lease was escalated under the unit"
+
+# A recall goes on across a restart: the broker restarted during the grace escalates on time.
+printf '[Broker]\nRecallGraceSec=4\n' >/etc/vfio-broker/policy.d/recall.conf
+systemctl reload vfio-brokerd.service || fail "reload with the longer grace"
+sleep 0.5
+as_alice vfio-brokerctl run "$BDF" -- sh -c 'trap "" TERM; echo ready; exec sleep 600' >/tmp/recall.log 2>&1 &
+recaller=$!
+for _ in $(seq 100); do grep -q ready /tmp/recall.log && break; sleep 0.1; done
+lease=$(vfio-brokerctl leases | awk -v bdf="$BDF" '$NF == bdf { print $1 }')
+[ -n "$lease" ] || fail "no lease of $BDF to recall"
+vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+asked=$(date +%s%N)
+restart restart
+vfio-brokerctl leases | grep -q "recalled" || { vfio-brokerctl leases; fail "the lease is not recalled after the restart"; }
+journalctl --no-pager _PID="$(broker_pid)" | grep -q "lease $lease: its recall .* goes on from before the restart" ||
+	fail "the new broker did not take up the recall"
+wait_state "$BDF" free 150 "after a recall across a restart"
+rc=0
+wait "$recaller" || rc=$?
+[ "$rc" = 137 ] || { cat /tmp/recall.log; fail "the run recalled across a restart exited $rc, not 137"; }
+took=$((($(date +%s%N) - asked) / 1000000))
+[ "$took" -ge 5500 ] || fail "the recall across a restart ended after $took ms, before grace + SIGTERM's 2 s"
+echo "systemd: a recall went on across a restart: escalated to SIGKILL $took ms after it was asked"
 rm /etc/vfio-broker/policy.d/recall.conf
 systemctl reload vfio-brokerd.service || fail "reload without the recall policy"
 sleep 0.5
-echo "systemd: a recalled lease was escalated under the unit"
 
 # Managed binding under the unit. As shipped, sysfs is read-only (ProtectKernelTunables=yes):
 # a Managed=yes device is refused, and stays on its host driver. With the documented drop-in
