@@ -49,24 +49,33 @@ for _ in 1 2 3; do
 	t=$(($(now_ms) - t))
 	[ "$t" -gt "$alone" ] && alone=$t
 done
-as_alice vfio-brokerctl run 0000:03:00.0 -- sleep 1 &
-run=$!
-wait_state 0000:03:00.0 leased 3000 >/dev/null
-longest=0 lists=0
-while :; do
-	t=$(now_ms)
-	vfio-brokerctl list >/tmp/list
-	t=$(($(now_ms) - t))
-	[ "$t" -gt "$longest" ] && longest=$t
-	lists=$((lists + 1))
-	[ "$(awk '$1 == "0000:03:00.0" { print $6 }' /tmp/list)" = free ] && break
-done
-wait "$run" || fail "the run of the virtio-rng"
-echo "reset: the resets cost a lease ${cost} ms; ${lists} listings through one, the longest ${longest} ms (${alone} ms alone)"
-# A listing held up by a release's resets waits most of their cost; one served beside them about as long as alone.
+# Listings through a release's resets; the longest sets $longest.  A listing held up by them waits
+# most of their cost; one served beside them about as long as alone.
+listings_beside_resets() {
+	as_alice vfio-brokerctl run 0000:03:00.0 -- sleep 1 &
+	run=$!
+	wait_state 0000:03:00.0 leased 3000 >/dev/null
+	longest=0 lists=0
+	while :; do
+		t=$(now_ms)
+		vfio-brokerctl list >/tmp/list
+		t=$(($(now_ms) - t))
+		[ "$t" -gt "$longest" ] && longest=$t
+		lists=$((lists + 1))
+		[ "$(awk '$1 == "0000:03:00.0" { print $6 }' /tmp/list)" = free ] && break
+	done
+	wait "$run" || fail "the run of the virtio-rng"
+	echo "reset: the resets cost a lease ${cost} ms; ${lists} listings through one, the longest ${longest} ms (${alone} ms alone)"
+}
 # Judged only where the resets cost well over what a listing alone takes (not under ASan, whose
-# client and broker are slow and noisy enough to hide them).
+# client and broker are slow and noisy enough to hide them).  A shared machine can stall the guest
+# once: a second try must then pass (resets on the loop fail both).
+listings_beside_resets
 if [ "$cost" -ge 200 ] && [ "$cost" -ge $((2 * alone)) ]; then
+	if [ "$longest" -ge $((alone + cost / 2)) ]; then
+		echo "reset: a listing took ${longest} ms: measured again"
+		listings_beside_resets
+	fi
 	[ "$longest" -lt $((alone + cost / 2)) ] ||
 		fail "a listing took ${longest} ms (${alone} ms alone) beside resets costing ${cost} ms: they ran on the loop"
 else
