@@ -14,44 +14,7 @@
 #include "host/viable.h"
 #include "util/log.h"
 
-typedef struct IrqWant {
-        IrqType type;
-        uint32_t count;
-} IrqWant;
-
-/* One device of the request, as it is checked and then taken. */
-typedef struct DeviceWant {
-        PciDevice pci;
-        const Grant *grant;             /* once authorized */
-        IrqWant irqs[_IRQ_TYPE_MAX];
-        size_t n_irqs;
-        Group *group;                   /* once attached */
-        /* The devices of its group, read by the viability check when no lease holds the group. */
-        char (*members)[BDF_STRLEN + 1];
-        size_t n_members;
-        /* Not on vfio-pci, or its group not viable, but a Managed=yes pool holds it: the refusal, unless it is managed. */
-        int deferred;
-        char deferred_why[384];
-        bool managed;                   /* once authorized: the broker moves its group to vfio-pci */
-} DeviceWant;
-
-/* The transaction's state: what it took so far, to commit or to roll back. */
-typedef struct Acquire {
-        Connection *connection;
-        const AcquireRequest *request;
-        BrokerError *err;
-        DeviceWant wants[ACQUIRE_MAX_DEVICES];
-        Lease *lease;
-        bool new_lease;
-        uint64_t memlock;
-        LeasedDevice devices[ACQUIRE_MAX_DEVICES];
-        size_t n_devices;
-        Group *new_groups[ACQUIRE_MAX_DEVICES];
-        size_t n_new;
-        /* Devices moved to vfio-pci by this acquire (managed): given back if it fails. */
-        char (*moved)[BDF_STRLEN + 1];
-        size_t n_moved;
-} Acquire;
+#include "broker/acquire-internal.h"
 
 const char *irq_type_name(int t) {
         switch (t) {
@@ -101,6 +64,7 @@ static int parse_irqs(Acquire *a, const AcquireDevice *dr, const char *bdf, Devi
 static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
         Broker *b = a->connection->broker;
         char why[256];
+        uid_t uid;
         Group *g;
         int r;
 
@@ -152,6 +116,9 @@ static int check_device(Acquire *a, DeviceWant *w, const char *bdf) {
         if (g && g->lease != a->lease)
                 return broker_error(a->err, BROKER_E_BUSY, "%s is busy: IOMMU group %d is held by lease %llu of uid %u",
                                     bdf, g->number, (unsigned long long) g->lease_id, (unsigned) g->uid);
+        if (!g && broker_group_acquiring(b, w->pci.iommu_group, &uid))
+                return broker_error(a->err, BROKER_E_BUSY, "%s is busy: IOMMU group %d is being opened for uid %u",
+                                    bdf, w->pci.iommu_group, (unsigned) uid);
         if (!g && !w->deferred && host_group_check_viable(b->devices, w->pci.iommu_group, &w->pci, &w->members,
                                                           &w->n_members, why, sizeof(why)) != 0) {
                 snprintf(w->deferred_why, sizeof(w->deferred_why), "%s: %s", bdf, why);
@@ -258,7 +225,7 @@ static unsigned irq_mask_of(const DeviceWant *w) {
 static int acquire_authorize(Acquire *a) {
         Connection *c = a->connection;
         Broker *b = c->broker;
-        size_t held = broker_devices_of_uid(b, c->uid), n = a->request->n_devices;
+        size_t held = broker_devices_of_uid(b, c->uid) + acquire_pending_of_uid(b, c->uid, NULL), n = a->request->n_devices;
         char why[384];
 
         if (!b->policy.allow_unsafe_interrupts && !b->interrupt_remapping &&
@@ -331,40 +298,49 @@ static int move_group(Acquire *a, DeviceWant *w) {
         return 0;
 }
 
-/* Take the group of @w into the lease's domain, unless the lease has it. */
-static int take_group(Acquire *a, DeviceWant *w) {
-        Broker *b = a->connection->broker;
+/* Managed: @w's group onto vfio-pci, unless it is there already. */
+int acquire_move_managed(Acquire *a, DeviceWant *w) {
+        int r;
+
+        if (!w->managed)
+                return 0;
+        r = move_group(a, w);
+        if (r != 0)
+                return r;
+        /* For the test bed only: a broker killed between the moves and the reply (tests/vm/scenarios/managed.sh). */
+        if (getenv("VFIO_BROKER_TEST_KILL_AFTER_MOVE"))
+                raise(SIGKILL);
+        return 0;
+}
+
+/* The kernel's part of taking @w's group: open it and attach it to @domain.  May run off the loop. */
+int acquire_open_group(Acquire *a, DeviceWant *w, KernelDomain *domain, KernelGroup **ret) {
         int number = w->pci.iommu_group, r;
         KernelGroup *kg = NULL;
-        Group *g;
 
-        g = broker_find_group(b, number);
-        if (g) {
-                w->group = g; /* validated: it is this lease's */
-                return 0;
-        }
-        if (w->managed) {
-                r = move_group(a, w);
-                if (r != 0)
-                        return r;
-                /* For the test bed only: a broker killed between the moves and the reply (tests/vm/scenarios/managed.sh). */
-                if (getenv("VFIO_BROKER_TEST_KILL_AFTER_MOVE"))
-                        raise(SIGKILL);
-        }
         /* Not "held outside" by our own FD store: a release waits for systemd to close the group (system/fdstore.c). */
-        r = kernel_group_open(kernel_backend_for_mode(b->config.backend, lease_mode(a->lease)), number, &kg);
+        r = kernel_group_open(kernel_backend_for_mode(a->broker->config.backend, a->request->mode), number, &kg);
         if (r == 0) {
-                r = kernel_group_attach(kg, a->lease->domain);
+                r = kernel_group_attach(kg, domain);
                 if (r != 0)
                         kg = kernel_group_free(kg);
         }
         if (r == KERNEL_E_HELD_OUTSIDE)
                 return broker_error(a->err, BROKER_E_BUSY, "IOMMU group %d of %s is held open outside the broker%s",
-                                    number, w->pci.bdf, lease_mode(a->lease) == KERNEL_MODE_LEGACY ? ""
+                                    number, w->pci.bdf, a->request->mode == KERNEL_MODE_LEGACY ? ""
                                     : " (a device of it is bound elsewhere, or /dev/vfio/N is open)");
         if (r != 0)
-                return broker_attach_error(b, number, r, a->err);
-        r = group_new(b, number, kg, TAKE_PTR(w->members), w->n_members, &g);
+                return broker_attach_error(a->broker, number, r, a->err);
+        *ret = kg;
+        return 0;
+}
+
+/* The model's part: the group (@kg, taken) is the broker's, for the lease. */
+int acquire_adopt_group(Acquire *a, DeviceWant *w, KernelGroup *kg) {
+        Group *g;
+        int r;
+
+        r = group_new(a->broker, w->pci.iommu_group, kg, TAKE_PTR(w->members), w->n_members, &g);
         if (r < 0)
                 return r;
         g->lease_id = a->lease->id;
@@ -375,9 +351,28 @@ static int take_group(Acquire *a, DeviceWant *w) {
         return 0;
 }
 
+/* Take the group of @w into the lease's domain, unless the lease has it. */
+static int take_group(Acquire *a, DeviceWant *w) {
+        KernelGroup *kg = NULL;
+        Group *g;
+        int r;
+
+        g = broker_find_group(a->broker, w->pci.iommu_group);
+        if (g) {
+                w->group = g; /* validated: it is this lease's */
+                return 0;
+        }
+        r = acquire_move_managed(a, w);
+        if (r == 0)
+                r = acquire_open_group(a, w, a->lease->domain, &kg);
+        if (r != 0)
+                return r;
+        return acquire_adopt_group(a, w, kg);
+}
+
 /* Route the IRQs asked for to fresh eventfds, which @d keeps. */
 static int route_irqs(Acquire *a, DeviceWant *w, LeasedDevice *d) {
-        const KernelBackend *backend = a->connection->broker->config.backend;
+        const KernelBackend *backend = a->broker->config.backend;
         const char *bdf = w->pci.bdf;
 
         for (size_t i = 0; i < w->n_irqs; i++) {
@@ -425,14 +420,14 @@ static int route_irqs(Acquire *a, DeviceWant *w, LeasedDevice *d) {
         return 0;
 }
 
-/* Open the device and set up its IRQs; what it took goes to a->devices either way. */
-static int take_device(Acquire *a, DeviceWant *w) {
+/* Open the device through @kg and set up its IRQs; what it took goes to a->devices either way.  May run off the loop. */
+int acquire_open_device(Acquire *a, DeviceWant *w, KernelGroup *kg) {
         LeasedDevice *d = &a->devices[a->n_devices];
         int r;
 
         *d = (LeasedDevice) { .group = w->group, .fd = -EBADF, .kernel_request = -EBADF };
         string_copy(d->bdf, sizeof(d->bdf), w->pci.bdf);
-        r = kernel_device_open(w->group->kernel, w->pci.bdf, &d->fd);
+        r = kernel_device_open(kg, w->pci.bdf, &d->fd);
         if (r < 0)
                 return broker_error_system(a->err, r, "opening %s through its group: %s", w->pci.bdf, strerror(-r));
         a->n_devices++;
@@ -457,32 +452,39 @@ static int acquire_act(Acquire *a) {
         for (size_t i = 0; i < a->request->n_devices; i++) {
                 r = take_group(a, &a->wants[i]);
                 if (r == 0)
-                        r = take_device(a, &a->wants[i]);
+                        r = acquire_open_device(a, &a->wants[i], a->wants[i].group->kernel);
                 if (r != 0)
                         return r;
         }
         return 0;
 }
 
-static void acquire_rollback(Acquire *a) {
-        const KernelBackend *backend = a->connection->broker->config.backend;
+/* Its fds closed: what this acquire moved goes back to its drivers. */
+void acquire_give_back_moved(Acquire *a) {
+        for (size_t i = 0; i < a->n_moved; i++)
+                (void) managed_host_restore(a->broker->managed, a->moved[i]);
+        a->n_moved = 0;
+}
+
+void acquire_rollback(Acquire *a) {
+        const KernelBackend *backend = a->broker->config.backend;
 
         for (size_t i = 0; i < a->n_devices; i++)
                 leased_device_teardown(&a->devices[i], backend);
+        a->n_devices = 0;
         for (size_t i = 0; i < a->n_new; i++) {
                 (void) kernel_group_detach(a->new_groups[i]->kernel);
                 group_free(a->new_groups[i]);
         }
+        a->n_new = 0;
         if (a->new_lease)
                 lease_discard(a->lease); /* never granted: no RELEASE for it */
-        /* Its fds closed: what this acquire moved goes back to its drivers. */
-        for (size_t i = 0; i < a->n_moved; i++)
-                (void) managed_host_restore(a->connection->broker->managed, a->moved[i]);
+        acquire_give_back_moved(a);
 }
 
 /* ---- commit ---- */
 
-static int acquire_commit(Acquire *a, size_t *ret_first) {
+int acquire_commit(Acquire *a, size_t *ret_first) {
         Connection *c = a->connection;
         Lease *l = a->lease;
         size_t i = 0;
@@ -519,7 +521,7 @@ oom:
 }
 
 /* The audit record of a refusal: DENY for the policy's, REFUSE for every other, with its kind. */
-static void audit_refusal(Connection *c, int r, const BrokerError *err, bool by_policy) {
+void acquire_audit_refusal(Connection *c, int r, const BrokerError *err, bool by_policy) {
         const char *message = err->message[0] ? err->message : r < 0 ? strerror(-r) : "refused";
 
         if (by_policy)
@@ -535,9 +537,11 @@ static void audit_refusal(Connection *c, int r, const BrokerError *err, bool by_
                           (unsigned) c->pid, c->cgroup, message);
 }
 
-int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **ret_lease, size_t *ret_first) {
-        Acquire a = { .connection = c, .request = req, .err = err };
+int acquire_start(Connection *c, const AcquireRequest *req, BrokerError *err, AcquireDoneFn done, void *userdata,
+                  Lease **ret_lease, size_t *ret_first, AcquireJob **ret_job) {
+        Acquire a = { .broker = c->broker, .connection = c, .request = req, .err = err };
         bool by_policy = false;
+        size_t pending_leases = 0;
         int r;
 
         r = acquire_validate(&a);
@@ -545,21 +549,27 @@ int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **
                 r = acquire_authorize(&a);
                 by_policy = r == BROKER_E_DENIED || r == BROKER_E_QUOTA;
         }
-        if (r == 0 && !a.lease && user_charged(c->user, USER_LEASES) >= c->broker->config.max_leases_per_uid)
+        (void) acquire_pending_of_uid(c->broker, c->uid, &pending_leases);
+        if (r == 0 && !a.lease &&
+            user_charged(c->user, USER_LEASES) + pending_leases >= c->broker->config.max_leases_per_uid)
                 r = broker_error(err, BROKER_E_QUOTA, "uid %u holds %u leases, the most allowed", (unsigned) c->uid,
-                                 user_charged(c->user, USER_LEASES));
-        if (r == 0) {
+                                 user_charged(c->user, USER_LEASES) + (unsigned) pending_leases);
+        if (r == 0 && done && !a.lease && acquire_opens_slowly(&a)) {
+                r = acquire_defer(&a, done, userdata, ret_job);
+                if (r == ACQUIRE_PENDING)
+                        return r;
+        } else if (r == 0) {
                 r = acquire_act(&a);
                 if (r != 0) {
                         if (r == -ENOMEM && !err->message[0])
                                 broker_error_system(err, r, "out of memory");
                         acquire_rollback(&a);
                 }
+                if (r == 0)
+                        r = acquire_commit(&a, ret_first);
         }
-        if (r == 0)
-                r = acquire_commit(&a, ret_first);
-        else
-                audit_refusal(c, r, err, by_policy);
+        if (r != 0)
+                acquire_audit_refusal(c, r, err, by_policy);
         for (size_t i = 0; i < ELEMENTSOF(a.wants); i++)
                 free(a.wants[i].members);
         free(a.moved);
@@ -567,4 +577,8 @@ int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **
                 return r;
         *ret_lease = a.lease;
         return 0;
+}
+
+int acquire(Connection *c, const AcquireRequest *req, BrokerError *err, Lease **ret_lease, size_t *ret_first) {
+        return acquire_start(c, req, err, NULL, NULL, ret_lease, ret_first, NULL);
 }

@@ -42,5 +42,25 @@ typedef struct AcquireRequest {
  */
 int acquire(Connection *c, const AcquireRequest *a, BrokerError *err, Lease **ret_lease, size_t *ret_first);
 
+/*
+ * What acquire_start() returns when the new lease's devices are being opened
+ * off the loop: the kernel resets a device with a reset as it is opened
+ * (100 ms and more), which no other client may wait behind.  Their groups
+ * are reserved meanwhile, and @done hears the end: r 0 with the lease and
+ * its first new device, or the refusal with @err.
+ */
+#define ACQUIRE_PENDING 1000001
+typedef void (*AcquireDoneFn)(void *userdata, int r, const BrokerError *err, Lease *lease, size_t first);
+
+/* acquire(), or ACQUIRE_PENDING with the job in *@ret_job when its devices open off the loop. */
+int acquire_start(Connection *c, const AcquireRequest *a, BrokerError *err, AcquireDoneFn done, void *userdata,
+                  Lease **ret_lease, size_t *ret_first, AcquireJob **ret_job);
+
+/* The client went away: the job closes what it opened, gives back what it moved, and tells nobody. */
+void acquire_job_orphan(AcquireJob *j);
+
+/* Whether an acquire off the loop reserved IOMMU group @number (and for which uid). */
+bool broker_group_acquiring(Broker *b, int number, uid_t *ret_uid);
+
 /* "INTx", "MSI", ... for messages. */
 const char *irq_type_name(int type);

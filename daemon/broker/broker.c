@@ -64,6 +64,7 @@ int broker_new(Broker **ret, Loop *loop, const BrokerConfig *config) {
         policy_init(&b->policy);
         LIST_INIT(&b->connections);
         LIST_INIT(&b->groups);
+        LIST_INIT(&b->acquiring);
         *ret = b;
         return 0;
 }
@@ -116,6 +117,7 @@ int broker_load_policy(Broker *b, PolicyError *err) {
                 return r;
         policy_done(&b->policy);
         b->policy = p;
+        b->policy_serial++;
         return 0;
 }
 

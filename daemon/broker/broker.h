@@ -27,6 +27,7 @@ typedef struct Broker Broker;
 typedef struct Connection Connection;
 typedef struct Lease Lease;
 typedef struct Group Group;
+typedef struct AcquireJob AcquireJob;
 
 typedef struct BrokerConfig {
         const char *sysfs_root;
@@ -82,7 +83,9 @@ struct Broker {
         uint64_t next_lease_id;
         LIST_HEAD(, Connection) connections;
         LIST_HEAD(, Group) groups;
+        LIST_HEAD(, AcquireJob) acquiring;  /* acquires whose devices are being opened off the loop (broker/acquire.c) */
         Policy policy;
+        uint64_t policy_serial;         /* one more on each load: an acquire off the loop sees a reload */
         ResetLedger ledger;
         bool interrupt_remapping;       /* the host's, read at start: it is fixed at boot */
         DeviceCache *devices;           /* sysfs between kernel events (host/devcache.h) */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/acquire.h"
 #include "broker/authorize.h"
 #include "broker/group.h"
 #include "broker/lease.h"
@@ -166,8 +167,13 @@ int broker_describe_device(Connection *asking, const char *bdf_text, DeviceDescr
                 ret->has_info = true;
                 return 0;
         }
-        /* Leased by another, not allowed or not viable: the sysfs view alone. */
-        if (broker_find_group(b, d.iommu_group) || !v->grant ||
+        /*
+         * Leased by another, not allowed or not viable: the sysfs view alone.  So too a device the
+         * kernel resets as it opens and closes: the broker's loop would sleep in both (and a client
+         * could make it sleep at will); its lease holder asks instead.
+         */
+        if (broker_find_group(b, d.iommu_group) || broker_group_acquiring(b, d.iommu_group, NULL) || !v->grant ||
+            d.reset != PCI_RESET_NONE ||
             host_group_check_viable(b->devices, d.iommu_group, &d, NULL, NULL, why, sizeof(why)) != 0)
                 return 0;
         r = describe_transient(b, &d, &ret->info, err);

@@ -43,6 +43,15 @@ static int lease_alloc(Connection *c, uint64_t id, KernelDomain *domain, Lease *
         return 0;
 }
 
+int lease_new_with_domain(Connection *c, KernelDomain *domain, Lease **ret) {
+        int r;
+
+        r = lease_alloc(c, c->broker->next_lease_id + 1, domain, ret);
+        if (r >= 0)
+                c->broker->next_lease_id++;
+        return r;
+}
+
 int lease_new(Connection *c, KernelMode mode, Lease **ret) {
         KernelDomain *domain;
         int r;
@@ -50,10 +59,7 @@ int lease_new(Connection *c, KernelMode mode, Lease **ret) {
         r = kernel_domain_new(kernel_backend_for_mode(c->broker->config.backend, mode), mode, &domain);
         if (r < 0)
                 return r;
-        r = lease_alloc(c, c->broker->next_lease_id + 1, domain, ret);
-        if (r >= 0)
-                c->broker->next_lease_id++;
-        return r;
+        return lease_new_with_domain(c, domain, ret);
 }
 
 int lease_adopt(Connection *c, uint64_t id, uint64_t since_usec, uint64_t memlock, const struct rlimit *saved,

@@ -77,6 +77,8 @@ struct Lease {
 
 /* A new lease of @c with a new domain for @mode. */
 int lease_new(Connection *c, KernelMode mode, Lease **ret);
+/* The same on @domain (taken, also on failure). */
+int lease_new_with_domain(Connection *c, KernelDomain *domain, Lease **ret);
 /*
  * A lease from before a restart: @id, when granted, the memlock it set and
  * what to restore, on @domain (taken, also on failure).

@@ -5,7 +5,9 @@
  * eventfd) so that the broker's fd handling runs as it does on a real one;
  * the eventfd's count says what the fd stands for (fd_kind()).  Every call
  * succeeds and reports one vector per interrupt type (none for MSI-X),
- * unless a knob in kernel_fake says otherwise.
+ * unless a knob in kernel_fake says otherwise.  A device opens at once
+ * unless VFIO_BROKER_FAKE_OPEN_MS says how long the kernel's reset on open
+ * takes (tests of who waits for it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "kernel/backend-fake.h"
@@ -127,7 +130,14 @@ static int fake_group_unset_domain(KernelGroup *g) {
         return g->number == kernel_fake.still_held ? -EBUSY : 0;
 }
 
-static int fake_device_open(KernelGroup *g, const char *bdf, int *ret_fd) { return new_fd(TAG_DEVICE, ret_fd); }
+static int fake_device_open(KernelGroup *g, const char *bdf, int *ret_fd) {
+        /* A kernel's reset on open sleeps: VFIO_BROKER_FAKE_OPEN_MS imitates it for tests of who waits for it. */
+        const char *ms = getenv("VFIO_BROKER_FAKE_OPEN_MS");
+
+        if (ms)
+                usleep((useconds_t) strtoul(ms, NULL, 10) * 1000);
+        return new_fd(TAG_DEVICE, ret_fd);
+}
 
 static int fake_device_get_info(int fd, struct vfio_device_info *ret) {
         *ret = (struct vfio_device_info) { .argsz = sizeof(*ret), .num_regions = 9, .num_irqs = 5,

@@ -127,6 +127,36 @@ static int acquire_to_wire(const Lease *l, Reply *reply) {
         return 0;
 }
 
+/* The reply to an acquire: the lease and its new devices' fds, or why not. */
+static int acquire_reply(Lease *lease, size_t first, Reply *reply, BrokerError *err) {
+        int r;
+
+        r = acquire_to_wire(lease, reply);
+        if (r >= 0)
+                r = add_lease_fds(reply, lease, first);
+        if (r < 0) {
+                /* Committed: the lease is the client's, but it cannot be told. Release it whole. */
+                lease_release(lease, "out of memory while acquiring");
+                return broker_error_system(err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+/* An acquire whose devices opened off the loop is done: its reply, and the session reads again. */
+static void acquire_done(void *userdata, int r, const BrokerError *err, Lease *lease, size_t first) {
+        Session *s = userdata;
+        BrokerError e = *err;
+        Reply reply;
+
+        s->acquiring = NULL;
+        reply_init(&reply, s->waiting_id);
+        if (r == 0)
+                r = acquire_reply(lease, first, &reply, &e);
+        if (r != 0)
+                reply_set_error(&reply, r, &e);
+        session_send_deferred(s, &reply);
+}
+
 int handle_acquire(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
         _cleanup_free_ AcquireDevice *devices = NULL;
         _cleanup_free_ AcquireIrq *irqs = NULL;
@@ -141,18 +171,15 @@ int handle_acquire(Session *s, const Vfiobroker__Request *req, Reply *reply, Bro
         a = (AcquireRequest) { .lease_id = req->acquire->lease_id, .mode = backend_from_wire(req->acquire->backend),
                                .devices = devices, .n_devices = req->acquire->n_devices, .max_fds = VFIO_BROKER_MAX_FDS };
         session_observe_queue(s); /* the fds-in-flight budget, as of now */
-        r = acquire(s->connection, &a, err, &lease, &first);
+        r = acquire_start(s->connection, &a, err, acquire_done, s, &lease, &first, &s->acquiring);
+        if (r == ACQUIRE_PENDING) {
+                /* The kernel resets its devices as they open: the reply once they are, off the loop. */
+                s->waiting_id = req->id;
+                return RPC_DEFERRED;
+        }
         if (r != 0)
                 return r;
-        r = acquire_to_wire(lease, reply);
-        if (r >= 0)
-                r = add_lease_fds(reply, lease, first);
-        if (r < 0) {
-                /* Committed: the lease is the client's, but it cannot be told. Release it whole. */
-                lease_release(lease, "out of memory while acquiring");
-                return broker_error_system(err, -ENOMEM, "out of memory");
-        }
-        return 0;
+        return acquire_reply(lease, first, reply, err);
 }
 
 int handle_release(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "broker/acquire.h"
 #include "common/util.h"
 #include "proto/wire.h"
 #include "rpc/dispatch.h"
@@ -188,11 +189,21 @@ static void on_readable(Source *src, int fd, void *userdata) {
         }
 }
 
+void session_send_deferred(Session *s, Reply *reply) {
+        int r;
+
+        r = send_reply(s, reply);
+        reply_done(reply);
+        if (r < 0)
+                return session_close(s, r == -EAGAIN ? "client does not read its replies" : strerror(-r));
+        if (loop_add_io(s->connection->broker->loop, s->connection->fd, on_readable, s, &s->io) < 0)
+                session_close(s, "cannot watch the connection again");
+}
+
 void session_release_done(void *userdata, bool quarantined) {
         Session *s = userdata;
         Vfiobroker__ReleaseReply *rr;
         Reply reply;
-        int r;
 
         s->waiting = NULL;
         reply_init(&reply, s->waiting_id);
@@ -205,12 +216,7 @@ void session_release_done(void *userdata, bool quarantined) {
         rr->quarantined = quarantined;
         reply.msg.result_case = VFIOBROKER__REPLY__RESULT_RELEASE;
         reply.msg.release = rr;
-        r = send_reply(s, &reply);
-        reply_done(&reply);
-        if (r < 0)
-                return session_close(s, r == -EAGAIN ? "client does not read its replies" : strerror(-r));
-        if (loop_add_io(s->connection->broker->loop, s->connection->fd, on_readable, s, &s->io) < 0)
-                session_close(s, "cannot watch the connection again");
+        session_send_deferred(s, &reply);
 }
 
 static void on_process_exit(Source *src, int fd, void *userdata) {
@@ -258,6 +264,7 @@ Session *session_free(Session *s) {
         if (!s)
                 return NULL;
         release_wait_cancel(s->waiting);
+        acquire_job_orphan(s->acquiring); /* before its connection goes: it closes what it opened */
         source_free(s->io);
         source_free(s->pid_watch);
         source_free(s->hello_timer);

@@ -26,7 +26,8 @@ typedef struct Session {
         UserCharge in_flight;           /* USER_FDS_IN_FLIGHT: sent since its queue was last seen empty */
         bool queue_seen;                /* looked at while handling the current request */
         ReleaseWait *waiting;           /* a Release whose reply waits for its groups' resets; reading waits too */
-        uint64_t waiting_id;            /* its request id */
+        AcquireJob *acquiring;          /* an Acquire whose devices open off the loop; reading waits too */
+        uint64_t waiting_id;            /* the request id of either */
         LIST_ENTRY(Session) link;
 } Session;
 
@@ -51,3 +52,6 @@ void session_said_hello(Session *s, const char *name);
 
 /* Reply to the Release that waited (its request id in s->waiting_id), and read requests again. */
 void session_release_done(void *userdata, bool quarantined);
+
+/* Send the reply (done with it here) to a request that waited, and read requests again. */
+void session_send_deferred(Session *s, Reply *reply);

@@ -67,6 +67,13 @@ void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const cha
         }
 }
 
+void fake_sysfs_set(FakeSysfs *f, const char *bdf, const char *name, const char *text) {
+        char dir[PATH_MAX];
+
+        snprintf(dir, sizeof(dir), "%s/devices/pci0000:00/%s", f->root, bdf);
+        write_file(dir, name, text);
+}
+
 void fake_sysfs_done(FakeSysfs *f) {
         char cmd[PATH_MAX + 16];
 

@@ -16,4 +16,6 @@ void fake_sysfs_init(FakeSysfs *f);
 /* A device; @driver NULL for none, @group < 0 for none. */
 void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const char *device,
                     const char *class_code, const char *driver, int group);
+/* Write attribute @name of device @bdf (e.g. reset_method). */
+void fake_sysfs_set(FakeSysfs *f, const char *bdf, const char *name, const char *text);
 void fake_sysfs_done(FakeSysfs *f);

@@ -273,6 +273,102 @@ static void test_group_whole(void) {
         close(peer);
 }
 
+/* What acquire_done() heard. */
+typedef struct Heard {
+        unsigned calls;
+        int r;
+        char message[512];
+        Lease *lease;
+} Heard;
+
+static void on_acquired(void *userdata, int r, const BrokerError *err, Lease *lease, size_t first) {
+        Heard *h = userdata;
+
+        h->calls++;
+        h->r = r;
+        string_copy(h->message, sizeof(h->message), err->message);
+        h->lease = lease;
+}
+
+static int start_acquire(Connection *c, const char *bdf, Heard *h, AcquireJob **ret_job) {
+        AcquireDevice d = { .bdf = bdf };
+        AcquireRequest a = { .mode = KERNEL_MODE_LEGACY, .devices = &d, .n_devices = 1, .max_fds = 128 };
+        BrokerError err = {};
+        Lease *l = NULL;
+        size_t first;
+        int r;
+
+        *h = (Heard) {};
+        r = acquire_start(c, &a, &err, on_acquired, h, &l, &first, ret_job);
+        string_copy(h->message, sizeof(h->message), err.message);
+        return r;
+}
+
+/*
+ * A device the kernel resets as it opens (reset_method flr) opens off the
+ * loop: its group is reserved until then, the lease comes at the end; a
+ * client gone meanwhile, or a policy reload, leaves nothing held.
+ */
+static void test_off_the_loop(void) {
+        Held before = held();
+        Connection *c, *other;
+        AcquireJob *job = NULL;
+        BrokerError err;
+        Lease *l;
+        size_t first;
+        Heard h;
+        int peer, other_peer;
+
+        c = test_connect(broker, &peer);
+        other = test_connect(broker, &other_peer);
+        CHECK_EQ_INT(start_acquire(c, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
+        CHECK(job);
+        CHECK(broker_group_acquiring(broker, 6, NULL));
+        CHECK_EQ_INT(h.calls, 0);
+        /* Reserved: another client is told so (what is held is not compared: the job's thread may be opening). */
+        CHECK_EQ_INT(try_acquire(other, &(Want) { .bdf = { "0000:03:00.0" } }, &err, &l, &first), BROKER_E_BUSY);
+        CHECK(strstr(err.message, "IOMMU group 6 is being opened for uid"));
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h.calls, 1);
+        CHECK_EQ_INT(h.r, 0);
+        CHECK(h.lease && h.lease->n_devices == 1 && strcmp(h.lease->devices[0].bdf, "0000:03:00.0") == 0);
+        CHECK(!broker_group_acquiring(broker, 6, NULL));
+        CHECK(broker_find_group(broker, 6) && broker_find_group(broker, 6)->state == GROUP_LEASED);
+        CHECK_EQ_INT(kernel_fake_count_open(KERNEL_FAKE_DEVICE), before.device_fds + 1);
+        /* A device without a reset still opens on the loop, at once. */
+        CHECK_EQ_INT(try_acquire(other, &(Want) { .bdf = { "0000:00:03.0" } }, &err, &l, &first), 0);
+        connection_free(c);
+        close(peer);
+        connection_free(other);
+        close(other_peer);
+        test_run_loop(broker, 100); /* the release's reset, off the loop too */
+        check_held(before, held());
+
+        /* The client goes while its devices open: closed again, and nobody told. */
+        c = test_connect(broker, &peer);
+        CHECK_EQ_INT(start_acquire(c, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
+        acquire_job_orphan(job);
+        connection_free(c);
+        close(peer);
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h.calls, 0);
+        CHECK(!broker_group_acquiring(broker, 6, NULL));
+        check_held(before, held());
+
+        /* The policy reloaded meanwhile: refused (it may not allow it any more), nothing held. */
+        c = test_connect(broker, &peer);
+        CHECK_EQ_INT(start_acquire(c, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
+        broker->policy_serial++;
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h.calls, 1);
+        CHECK_EQ_INT(h.r, BROKER_E_BUSY);
+        CHECK(strstr(h.message, "the policy was reloaded"));
+        check_held(before, held());
+        connection_free(c);
+        close(peer);
+        check_held(before, held());
+}
+
 int main(void) {
         fake_sysfs_init(&fs);
         fake_sysfs_add(&fs, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
@@ -282,8 +378,10 @@ int main(void) {
         fake_sysfs_add(&fs, "0000:02:01.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 4);
         fake_sysfs_add(&fs, "0000:02:02.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4);
         fake_sysfs_add(&fs, "0000:02:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 5);
+        fake_sysfs_add(&fs, "0000:03:00.0", "0x1af4", "0x1044", "0x00ff00", "vfio-pci", 6);
+        fake_sysfs_set(&fs, "0000:03:00.0", "reset_method", "flr pm bus");
         snprintf(policy, sizeof(policy), "[Pool legacy]\nDevice=0000:02:03.0\n[Grant legacy]\nPool=legacy\nUser=%u\n"
-                 "Backend=legacy\n[Pool edu]\nDevice=0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0\n[Grant tenant]\nPool=edu\n"
+                 "Backend=legacy\n[Pool edu]\nDevice=0000:00:03.0 0000:00:04.0 0000:01:01.0 0000:01:02.0 0000:02:01.0 0000:03:00.0\n[Grant tenant]\nPool=edu\n"
                  "User=%u\n", (unsigned) getuid(), (unsigned) getuid());
         broker = test_broker_new(fs.root, policy, NULL);
         RUN(test_acquire_and_grow);
@@ -292,6 +390,7 @@ int main(void) {
         RUN(test_rollback);
         RUN(test_lease_limit);
         RUN(test_group_whole);
+        RUN(test_off_the_loop);
         test_broker_free(broker);
         fake_sysfs_done(&fs);
         return 0;
