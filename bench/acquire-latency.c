@@ -147,20 +147,6 @@ static vfio_broker *connect_broker(const char *socket) {
         return b;
 }
 
-/* The CPU time @pid has used so far (the first field of /proc/PID/schedstat, ns). */
-static uint64_t cpu_ns(pid_t pid) {
-        char path[64];
-        unsigned long long ns = 0;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int) pid);
-        f = fopen(path, "re");
-        if (!f || fscanf(f, "%llu", &ns) != 1)
-                die(path, errno ? errno : EIO);
-        fclose(f);
-        return ns;
-}
-
 /* What the ways of either mode need: the brokers, the device, its group, the hop helper. */
 typedef struct Ways {
         vfio_broker *broker[2];

@@ -95,3 +95,16 @@ int fork_server(void (*serve)(int fd), pid_t *ret_pid) {
         *ret_pid = pid;
         return sv[0];
 }
+
+uint64_t cpu_ns(pid_t pid) {
+        char path[64];
+        unsigned long long ns = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int) pid);
+        f = fopen(path, "re");
+        if (!f || fscanf(f, "%llu", &ns) != 1)
+                die(path, errno ? errno : EIO);
+        fclose(f);
+        return ns;
+}

@@ -47,3 +47,6 @@ int fork_server(void (*serve)(int fd), pid_t *ret_pid);
 
 /* Parse a positive count; exits with a message on a bad one. */
 size_t parse_count(const char *s, const char *what);
+
+/* The CPU time @pid has used so far (the first field of /proc/PID/schedstat, ns); exits when it cannot be read. */
+uint64_t cpu_ns(pid_t pid);

@@ -1,20 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The benchmark, run in the test bed's guest by bench/run.  Full or smoke
-# mode comes on the kernel command line (vmtest.bench=full|smoke); every
-# figure goes to the console as the BENCH* lines of bench/stats.h, and
-# bench/run makes the table and the plot of them.
+# mode comes on the kernel command line (vmtest.bench=full|smoke), and the
+# sections to run with vmtest.bench_only=fds,acquire,resets,scale,concurrent
+# (default: all); every figure goes to the console as the BENCH* lines of
+# bench/stats.h, and bench/run makes the table and the plot of them.
 . /tests/lib.sh
 
 mode=$(sed -n 's/.*vmtest\.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
 case "$mode" in
-full) fetches=100000 dbus_calls=20000 acquires=1000 scale_fetches=20000 scales="1000 10000" resets=3000 ;;
-*) fetches=2000 dbus_calls=1000 acquires=30 scale_fetches=1000 scales="100 1000" resets=200 ;;
+full) fetches=100000 dbus_calls=20000 acquires=1000 scale_fetches=20000 scales="1000 10000" resets=3000 cycles=300 ;;
+*) fetches=2000 dbus_calls=1000 acquires=30 scale_fetches=1000 scales="100 1000" resets=200 cycles=20 ;;
 esac
+only=$(sed -n 's/.*vmtest\.bench_only=\([a-z,]*\).*/\1/p' /proc/cmdline)
+section() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 bdf=0000:00:04.0
 echo "BENCHINFO mode=$mode kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 
 # 1. and 2. 4 fds back: the physical limit (a raw SEQPACKET echo), the broker
 # (FetchLease on an INTx lease), a D-Bus method through a private dbus-daemon
+if section fds; then
 start_broker
 cat >/tmp/bench-bus.conf <<'CONF'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -37,13 +41,19 @@ for _ in $(seq 100); do [ -S /tmp/bench-bus ] && break; usleep 20000; done
 [ -S /tmp/bench-bus ] || { cat /tmp/dbus.log; fail "dbus-daemon did not come up"; }
 as_alice fds-latency "$fetches" "$dbus_calls" "$bdf" unix:path=/tmp/bench-bus || { cat /tmp/dbus.log; fail "fds-latency"; }
 kill "$dbus_pid"
+stop_broker
+fi
 
 # 3. acquire + release: the same ioctls done directly by root, and through the broker
+if section acquire; then
+start_broker
 acquire-latency "$acquires" "$bdf" || fail "acquire-latency"
 stop_broker
+fi
 
 # 5. beside resets: a client's FetchLease while another tenant acquires and releases, each release
 # resetting (off the loop): the bridge group's two edu by a bus reset, the virtio-rng by its FLR
+if section resets; then
 to_vfio_pci 0000:03:00.0 virtio-pci
 cat >/tmp/bench-reset.conf <<'POLICY'
 [Broker]
@@ -63,12 +73,41 @@ reset-beside "$resets" "$bdf" flr 0000:03:00.0 || fail "reset-beside flr"
 # one vCPU spends on a reset, which every process beside it feels
 reset-beside "$resets" "$bdf" sysfs-flr sysfs:0000:03:00.0 || fail "reset-beside sysfs-flr"
 stop_broker
+fi
 
 # 4. scale: a fresh broker for each count, its limits raised to fit
+if section scale; then
 ulimit -n 65536
 for n in $scales; do
 	start_broker --max-connections-per-uid $((n + 16)) --max-fds-in-flight 4096
 	idle-clients "$BROKER_PID" "$n" "$scale_fetches" "$bdf" || fail "idle-clients $n"
 	stop_broker
 done
+fi
+
+# 6. concurrency: acquire + release with 1, 2 and 4 clients at once, each on a group of its own.
+# The kernel's: the two edu devices on the root bus (a group each, no reset).  The broker's own
+# work: four functions of a generated sysfs tree on the fake backend.
+if section concurrent; then
+start_broker
+acquire-concurrent "$cycles" "$BROKER_PID" 0000:00:03.0 0000:00:04.0 >/tmp/conc || fail "acquire-concurrent (kernel)"
+sed 's/^BENCHCONC /BENCHCONC kind=kernel /' /tmp/conc
+stop_broker
+for i in 1 2 3 4; do
+	d=/tmp/conc-sys/devices/pci0000:00/0000:10:00.$i
+	mkdir -p "$d" /tmp/conc-sys/bus/pci/devices /tmp/conc-sys/bus/pci/drivers/vfio-pci \
+		"/tmp/conc-sys/kernel/iommu_groups/$((20 + i))/devices"
+	printf 'DRIVER=vfio-pci\nPCI_CLASS=20000\nPCI_ID=8086:10ED\nPCI_SUBSYS_ID=8086:0000\nPCI_SLOT_NAME=0000:10:00.%s\n' "$i" >"$d/uevent"
+	ln -s "$d" "/tmp/conc-sys/bus/pci/devices/0000:10:00.$i"
+	ln -s /tmp/conc-sys/bus/pci/drivers/vfio-pci "$d/driver"
+	ln -s "$d" "/tmp/conc-sys/kernel/iommu_groups/$((20 + i))/devices/0000:10:00.$i"
+	ln -s "/tmp/conc-sys/kernel/iommu_groups/$((20 + i))" "$d/iommu_group"
+done
+printf '[Pool vfs]\nVendorDevice=8086:10ed\n[Grant root]\nPool=vfs\nUser=root\n' >/tmp/bench-conc.conf
+POLICY=/tmp/bench-conc.conf start_broker --backend fake --sysfs /tmp/conc-sys
+acquire-concurrent "$cycles" "$BROKER_PID" 0000:10:00.1 0000:10:00.2 0000:10:00.3 0000:10:00.4 >/tmp/conc ||
+	fail "acquire-concurrent (fake)"
+sed 's/^BENCHCONC /BENCHCONC kind=fake /' /tmp/conc
+stop_broker
+fi
 echo "BENCHDONE"
