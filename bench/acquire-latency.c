@@ -43,18 +43,6 @@
 #include "vfio-broker.h"
 #include "kernel/vfio.h"
 
-static int iommu_group_of(const char *bdf) {
-        char path[PATH_MAX], target[PATH_MAX];
-        ssize_t n;
-
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-        n = readlink(path, target, sizeof(target) - 1);
-        if (n < 0)
-                die(path, errno);
-        target[n] = 0;
-        return atoi(basename(target));
-}
-
 static void check(int r, const char *what) {
         if (r < 0)
                 die(what, r);

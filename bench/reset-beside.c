@@ -18,7 +18,10 @@
  * the tenant's acquire + release cycles during the run and their mean.
  * TENANT_BDF "sysfs:BDF" is the baseline with no broker in it: the tenant
  * resets BDF (free, on vfio-pci) through its sysfs reset file instead, and
- * the client's calls within each reset count.
+ * the client's calls within each reset count.  "vfio:BDF BDF..." is the
+ * baseline of a bus reset: the tenant, as root, does the kernel's part of
+ * a release itself (the group into a container of its own, each device
+ * opened, VFIO_DEVICE_PCI_HOT_RESET, closed, detached), no broker in it.
  */
 #include <errno.h>
 #include <sched.h>
@@ -33,6 +36,7 @@
 
 #include "stats.h"
 #include "vfio-broker.h"
+#include "kernel/vfio.h"
 
 #define BLOCK 50
 
@@ -88,12 +92,49 @@ static void sysfs_tenant(Shared *sh, const char *bdf) {
         }
 }
 
+static void check(int r, const char *what) {
+        if (r < 0)
+                die(what, r);
+}
+
+/* The baseline of a bus reset: what the broker's release asks of the kernel, done here by root. */
+static void vfio_tenant(Shared *sh, char **bdfs, int n) {
+        int group_fd, devices[8];
+
+        check(vfio_group_open(iommu_group_of(bdfs[0]), &group_fd), "opening the group");
+        for (;;) {
+                uint64_t t;
+                int container;
+
+                await_turn(sh);
+                t = now_ns();
+                atomic_fetch_add(&sh->release_seq, 1);
+                check(vfio_container_open(&container), "opening /dev/vfio/vfio");
+                check(vfio_group_set_container(group_fd, container), "VFIO_GROUP_SET_CONTAINER");
+                check(vfio_container_set_iommu(container), "VFIO_SET_IOMMU");
+                for (int i = 0; i < n; i++)
+                        check(vfio_group_get_device(group_fd, bdfs[i], &devices[i]), "VFIO_GROUP_GET_DEVICE_FD");
+                check(vfio_device_hot_reset(devices[0], &group_fd, 1), "VFIO_DEVICE_PCI_HOT_RESET");
+                for (int i = 0; i < n; i++)
+                        close(devices[i]);
+                check(vfio_group_unset_container(group_fd), "VFIO_GROUP_UNSET_CONTAINER");
+                close(container);
+                atomic_fetch_add(&sh->release_seq, 1);
+                atomic_fetch_add(&sh->cycle_ns, now_ns() - t);
+                atomic_fetch_add(&sh->cycles, 1);
+        }
+}
+
 static void tenant(Shared *sh, char **bdfs, int n) {
         struct vfio_broker_device_request want[8] = {};
         vfio_broker *b;
 
         if (strncmp(bdfs[0], "sysfs:", 6) == 0)
                 sysfs_tenant(sh, bdfs[0] + 6);
+        if (strncmp(bdfs[0], "vfio:", 5) == 0) {
+                bdfs[0] += 5;
+                vfio_tenant(sh, bdfs, n > 8 ? 8 : n);
+        }
         b = connect_hello("reset-beside-tenant");
 
         for (int i = 0; i < n; i++)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +109,16 @@ uint64_t cpu_ns(pid_t pid) {
                 die(path, errno ? errno : EIO);
         fclose(f);
         return ns;
+}
+
+int iommu_group_of(const char *bdf) {
+        char path[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                die(path, errno);
+        target[n] = 0;
+        return atoi(basename(target));
 }

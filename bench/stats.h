@@ -50,3 +50,6 @@ size_t parse_count(const char *s, const char *what);
 
 /* The CPU time @pid has used so far (the first field of /proc/PID/schedstat, ns); exits when it cannot be read. */
 uint64_t cpu_ns(pid_t pid);
+
+/* The IOMMU group of PCI device @bdf, from sysfs; exits when it has none. */
+int iommu_group_of(const char *bdf);

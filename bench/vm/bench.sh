@@ -72,6 +72,11 @@ reset-beside "$resets" "$bdf" flr 0000:03:00.0 || fail "reset-beside flr"
 # the baseline: the same FLR with no broker in it (root writes its sysfs reset file): what the guest's
 # one vCPU spends on a reset, which every process beside it feels
 reset-beside "$resets" "$bdf" sysfs-flr sysfs:0000:03:00.0 || fail "reset-beside sysfs-flr"
+# and the bus reset's: root does the kernel's part of such a release itself (VFIO_DEVICE_PCI_HOT_RESET)
+reset-beside "$resets" "$bdf" vfio-bus vfio:0000:01:01.0 0000:01:02.0 || fail "reset-beside vfio-bus"
+# context: a tenant whose device has no reset (an edu of the root bus): the broker's own part of
+# acquire + release, which its loop does for the tenant whatever the device
+reset-beside "$resets" "$bdf" none 0000:00:03.0 || fail "reset-beside none"
 stop_broker
 fi
 
