@@ -65,13 +65,13 @@ static int compare_int(const void *a, const void *b) {
         return (*(const int *) a > *(const int *) b) - (*(const int *) a < *(const int *) b);
 }
 
-int broker_listed_devices(Broker *b, PciDevice **ret, size_t *ret_n, BrokerError *err) {
+int broker_listed_devices(Broker *b, bool continuing, PciDevice **ret, size_t *ret_n, BrokerError *err) {
         _cleanup_free_ PciDevice *all = NULL;
         _cleanup_free_ int *vfio_groups = NULL;
         size_t n, k = 0, n_groups = 0;
         int r;
 
-        r = sysfs_list_devices(b->config.sysfs_root, &all, &n);
+        r = device_cache_list_devices(b->devices, continuing, &all, &n);
         if (r < 0)
                 return broker_error_system(err, r, "cannot read PCI devices from sysfs: %s", strerror(-r));
         /* The groups that have a device on vfio-pci, sorted: one pass, not one per device. */

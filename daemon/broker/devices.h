@@ -36,9 +36,10 @@ void broker_view_device(Broker *b, Connection *asking, const PciDevice *d, Devic
 /*
  * What a listing shows, in address order: devices on vfio-pci, the other members of their groups
  * (but bridges), and devices a Managed=yes pool would bind.  Views are made of them one by one
- * (broker_view_device()), as many as a reply holds.  Free *ret.
+ * (broker_view_device()), as many as a reply holds; @continuing: a later page of a listing
+ * (sysfs read once for all of its pages).  Free *ret.
  */
-int broker_listed_devices(Broker *b, PciDevice **ret, size_t *ret_n, BrokerError *err);
+int broker_listed_devices(Broker *b, bool continuing, PciDevice **ret, size_t *ret_n, BrokerError *err);
 
 typedef struct DeviceDescription {
         DeviceView view;

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -29,6 +30,9 @@ struct DeviceCache {
         size_t n_devices;
         CachedGroup *groups;
         size_t n_groups;
+        PciDevice *listing;             /* every device (sysfs_list_devices()); NULL: not read since */
+        size_t n_listing;
+        uint64_t listing_usec;          /* CLOCK_MONOTONIC when read */
         unsigned hold;                  /* device_cache_hold() depth */
         bool drained;                   /* in this hold */
         size_t hits, reads;
@@ -106,6 +110,9 @@ static void flush(DeviceCache *c) {
         free(c->devices);
         c->devices = NULL;
         c->n_devices = 0;
+        free(c->listing);
+        c->listing = NULL;
+        c->n_listing = 0;
 }
 
 DeviceCache *device_cache_free(DeviceCache *c) {
@@ -255,4 +262,46 @@ void device_cache_unhold(DeviceCache *c) {
 void device_cache_stats(const DeviceCache *c, size_t *ret_hits, size_t *ret_reads) {
         *ret_hits = c->hits;
         *ret_reads = c->reads;
+}
+
+/* Without the uevent socket, how long the pages of one listing may share what its first page read. */
+#define LISTING_CONTINUES_USEC (2 * 1000000ULL)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int device_cache_list_devices(DeviceCache *c, bool continuing, PciDevice **ret, size_t *ret_n) {
+        bool kept = sync_events(c);
+        PciDevice *all, *copy;
+        size_t n;
+        int r;
+
+        if (c->listing && (kept || (continuing && now_usec() - c->listing_usec < LISTING_CONTINUES_USEC))) {
+                copy = malloc((c->n_listing ? c->n_listing : 1) * sizeof(*copy));
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, c->listing, c->n_listing * sizeof(*copy));
+                c->hits++;
+                *ret = copy;
+                *ret_n = c->n_listing;
+                return 0;
+        }
+        r = sysfs_list_devices(c->root, &all, &n);
+        if (r < 0)
+                return r;
+        c->reads++;
+        free(c->listing);
+        c->listing = malloc((n ? n : 1) * sizeof(*c->listing));
+        c->n_listing = c->listing ? n : 0;
+        if (c->listing) {
+                memcpy(c->listing, all, n * sizeof(*all));
+                c->listing_usec = now_usec();
+        }
+        *ret = all;
+        *ret_n = n;
+        return 0;
 }

@@ -39,6 +39,12 @@ DeviceCache *device_cache_free(DeviceCache *c);
 /* sysfs_read_device(), from the cache when nothing changed since. */
 int device_cache_read_device(DeviceCache *c, const char *bdf, PciDevice *ret);
 
+/*
+ * sysfs_list_devices() (a copy the caller frees), from the cache likewise;
+ * without the uevent socket, a listing's later pages (@continuing) share
+ * what its first page read for a moment.
+ */
+int device_cache_list_devices(DeviceCache *c, bool continuing, PciDevice **ret, size_t *ret_n);
 /* sysfs_group_members() (a copy the caller frees), from the cache likewise. */
 int device_cache_group_members(DeviceCache *c, int group, char (**ret)[BDF_STRLEN + 1], size_t *ret_n);
 

@@ -71,7 +71,7 @@ int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply
         if (q->after && q->after[0] && (!q->paged || bdf_normalize(q->after, after) < 0))
                 return broker_error(err, BROKER_E_INVALID, q->paged ? "ListDevices: after is not a PCI address"
                                                                     : "ListDevices: after without paged");
-        e = broker_listed_devices(c->broker, &devices, &n, err);
+        e = broker_listed_devices(c->broker, after[0] != 0, &devices, &n, err);
         if (e != 0)
                 return e;
         /* In address order, and canonical addresses compare as strings do. */
