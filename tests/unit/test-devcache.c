@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -172,6 +173,49 @@ static void test_one_drain_per_hold(void) {
 }
 
 /* A tree that is not the live /sys has no kernel events: nothing is kept. */
+/* The whole listing: kept until an event; without the socket only for a listing's later pages. */
+static void test_listing(void) {
+        PciDevice *all = NULL;
+        DeviceCache *c;
+        FakeSysfs f;
+        size_t n = 0, hits, reads;
+        int kernel;
+
+        c = one_device(&f, &kernel);
+        CHECK_EQ_INT(device_cache_list_devices(c, false, &all, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        free(all);
+        fake_sysfs_add(&f, "0000:00:04.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 2);
+        CHECK_EQ_INT(device_cache_list_devices(c, false, &all, &n), 0);
+        CHECK_EQ_INT(n, 1); /* no event yet: as read */
+        free(all);
+        kernel_says(kernel, "add@/devices/pci0000:00/0000:00:04.0");
+        CHECK_EQ_INT(device_cache_list_devices(c, false, &all, &n), 0);
+        CHECK_EQ_INT(n, 2);
+        CHECK_EQ_STR(all[1].bdf, "0000:00:04.0");
+        free(all);
+        check_stats(c, 1, 2);
+        done(c, kernel, &f);
+
+        /* No socket: a first page reads sysfs every time; its later pages share that read. */
+        fake_sysfs_init(&f);
+        fake_sysfs_add(&f, "0000:00:03.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 1);
+        CHECK_EQ_INT(device_cache_new(f.root, -1, &c), 0);
+        CHECK_EQ_INT(device_cache_list_devices(c, false, &all, &n), 0);
+        free(all);
+        fake_sysfs_add(&f, "0000:00:04.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 2);
+        CHECK_EQ_INT(device_cache_list_devices(c, true, &all, &n), 0);
+        CHECK_EQ_INT(n, 1);
+        free(all);
+        CHECK_EQ_INT(device_cache_list_devices(c, false, &all, &n), 0);
+        CHECK_EQ_INT(n, 2);
+        free(all);
+        device_cache_stats(c, &hits, &reads);
+        CHECK_EQ_INT(hits, 1);
+        device_cache_free(c);
+        fake_sysfs_done(&f);
+}
+
 static void test_no_events(void) {
         DeviceCache *c = NULL;
         FakeSysfs f;
@@ -194,5 +238,6 @@ int main(void) {
         RUN(test_group_members);
         RUN(test_one_drain_per_hold);
         RUN(test_no_events);
+        RUN(test_listing);
         return 0;
 }
