@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The benchmark, run in the test bed's guest by bench/run.  Full or smoke
 # mode comes on the kernel command line (vmtest.bench=full|smoke), and the
-# sections to run with vmtest.bench_only=fds,acquire,resets,scale,concurrent
-# (default: all); every figure goes to the console as the BENCH* lines of
+# sections to run with vmtest.bench_only=fds,acquire,resets,scale,concurrent,vmm
+# (default: all; vmm only where QEMU is, the guest of the kernel with iommufd); every figure goes to the console as the BENCH* lines of
 # bench/stats.h, and bench/run makes the table and the plot of them.
 . /tests/lib.sh
 
@@ -113,6 +113,47 @@ POLICY=/tmp/bench-conc.conf start_broker --backend fake --sysfs /tmp/conc-sys
 acquire-concurrent "$cycles" "$BROKER_PID" 0000:10:00.1 0000:10:00.2 0000:10:00.3 0000:10:00.4 >/tmp/conc ||
 	fail "acquire-concurrent (fake)"
 sed 's/^BENCHCONC /BENCHCONC kind=fake /' /tmp/conc
+stop_broker
+fi
+# 7. a VM launcher's view (in the guest of the kernel with iommufd, which has QEMU 10: bench/run runs
+# this section there): from "the launcher asks" to "QEMU has realized the vfio-pci device", each
+# sample a whole QEMU (-S: no guest code runs; QMP quit once it is up) with the device, three ways
+# taking turns: root's QEMU opening the group itself (legacy), root's QEMU opening /dev/iommu and
+# the cdev itself, and alice's through vfio-brokerctl run --vmm (the broker's acquire, its fds
+# passed to QEMU, the release after).  Then acquire + release alone in each mode, side by side.
+if section vmm && command -v qemu-system-x86_64 >/dev/null; then
+cat >/tmp/bench-vmm.conf <<'POLICY'
+[Broker]
+ResetRequired=no
+
+[Pool edu]
+VendorDevice=1234:11e8
+
+[Grant vms]
+Pool=edu
+User=root alice
+MemlockLimit=256M
+POLICY
+POLICY=/tmp/bench-vmm.conf start_broker
+head -c 65536 /dev/zero | tr '\0' '\364' >/tmp/hlt.bin
+chmod 644 /tmp/hlt.bin
+vbdf=0000:00:04.0
+qemu="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -bios /tmp/hlt.bin -display none -nodefaults -no-user-config -S -qmp stdio"
+qmp='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'
+case "$mode" in full) vmm_runs=30 vmm_cycles=200 ;; *) vmm_runs=3 vmm_cycles=10 ;; esac
+for _ in $(seq "$vmm_runs"); do
+	time-run qemu-legacy-root sh -c "printf '$qmp' | exec $qemu -device vfio-pci,host=$vbdf >/dev/null" ||
+		fail "root's QEMU with the device (legacy)"
+	time-run qemu-iommufd-root sh -c "printf '$qmp' | exec $qemu -object iommufd,id=iommufd0 \
+		-device vfio-pci,host=$vbdf,iommufd=iommufd0 >/dev/null" || fail "root's QEMU with the device (iommufd)"
+	as_alice time-run qemu-broker-vmm vfio-brokerctl run --vmm "$vbdf" -- \
+		sh -c "printf '$qmp' | exec $qemu \$VFIO_BROKER_QEMU_ARGS >/dev/null" || fail "alice's QEMU on the broker's fds"
+done
+for _ in $(seq "$vmm_cycles"); do
+	time-run run-legacy vfio-brokerctl run "$vbdf" -- true || fail "run (legacy)"
+	time-run run-iommufd vfio-brokerctl run --iommufd "$vbdf" -- true || fail "run --iommufd"
+	time-run run-vmm vfio-brokerctl run --vmm "$vbdf" -- true || fail "run --vmm"
+done
 stop_broker
 fi
 echo "BENCHDONE"
