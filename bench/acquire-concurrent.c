@@ -20,26 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cycle.h"
 #include "stats.h"
 #include "vfio-broker.h"
 
-static void cycle(vfio_broker *b, const char *bdf) {
-        struct vfio_broker_device_request want = { .bdf = bdf };
-        vfio_broker_lease *lease = NULL;
-        uint64_t id;
-        int r;
-
-        r = vfio_broker_acquire(b, 0, &want, 1, &lease);
-        if (r < 0) {
-                fprintf(stderr, "acquire-concurrent: acquire %s: %s\n", bdf, vfio_broker_error_message(b));
-                exit(EXIT_FAILURE);
-        }
-        id = vfio_broker_lease_id(lease);
-        vfio_broker_lease_free(lease);
-        r = vfio_broker_release(b, id);
-        if (r != 0)
-                die("release", r < 0 ? r : EBUSY);
-}
 
 /* One client: warm up, say so on @ready, wait for @go to close, then the timed cycles. */
 __attribute__((noreturn)) static void client(const char *bdf, size_t cycles, int ready, int go) {
@@ -53,11 +37,11 @@ __attribute__((noreturn)) static void client(const char *bdf, size_t cycles, int
         if (r < 0)
                 die("connecting to the broker", r);
         for (size_t i = 0; i < cycles / 10 + 1; i++)
-                cycle(b, bdf);
+                acquire_release(b, bdf, "acquire-concurrent");
         if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 0)
                 die("waiting for the start", EPIPE);
         for (size_t i = 0; i < cycles; i++)
-                cycle(b, bdf);
+                acquire_release(b, bdf, "acquire-concurrent");
         vfio_broker_disconnect(b);
         exit(EXIT_SUCCESS);
 }

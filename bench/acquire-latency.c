@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cycle.h"
 #include "stats.h"
 #include "vfio-broker.h"
 #include "kernel/vfio.h"
@@ -106,21 +107,7 @@ static void direct_once(int group, const char *bdf, int helper) {
 }
 
 static void broker_once(vfio_broker *b, const char *bdf) {
-        struct vfio_broker_device_request want = { .bdf = bdf };
-        vfio_broker_lease *lease = NULL;
-        uint64_t id;
-        int r;
-
-        r = vfio_broker_acquire(b, 0, &want, 1, &lease);
-        if (r < 0) {
-                fprintf(stderr, "acquire-latency: acquire %s: %s\n", bdf, vfio_broker_error_message(b));
-                exit(EXIT_FAILURE);
-        }
-        id = vfio_broker_lease_id(lease);
-        vfio_broker_lease_free(lease);
-        r = vfio_broker_release(b, id);
-        if (r != 0)
-                die("release (the group should be free at once)", r < 0 ? r : EBUSY);
+        acquire_release(b, bdf, "acquire-latency");
 }
 
 static vfio_broker *connect_broker(const char *socket) {

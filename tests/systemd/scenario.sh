@@ -257,15 +257,20 @@ echo "systemd: the reset ledger survived a restart"
 # through the system-call filter): release-lease of a lease whose COMMAND ignores SIGTERM and keeps the
 # fds; SIGTERM, then SIGKILL, to COMMAND alone (not to PID 1, which keeps the FD store's copies), the group
 # free after grace + escalation, the steps in the journal as RECALL records.
-printf '[Broker]\nRecallGraceSec=1\n' >/etc/vfio-broker/policy.d/recall.conf
-systemctl reload vfio-brokerd.service || fail "reload with the recall policy"
-sleep 0.5
-as_alice vfio-brokerctl run "$BDF" -- sh -c 'trap "" TERM; echo ready; exec sleep 600' >/tmp/recall.log 2>&1 &
-recaller=$!
-for _ in $(seq 100); do grep -q ready /tmp/recall.log && break; sleep 0.1; done
-lease=$(vfio-brokerctl leases | awk -v bdf="$BDF" '$NF == bdf { print $1 }')
-[ -n "$lease" ] || fail "no lease of $BDF to recall"
-vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+# recall_stubborn GRACE: with RecallGraceSec=GRACE, alice's run of a COMMAND that ignores SIGTERM
+# and keeps the fds, asked back by release-lease; its lease in $lease, the run's pid in $recaller.
+recall_stubborn() {
+	printf '[Broker]\nRecallGraceSec=%s\n' "$1" >/etc/vfio-broker/policy.d/recall.conf
+	systemctl reload vfio-brokerd.service || fail "reload with RecallGraceSec=$1"
+	sleep 0.5
+	as_alice vfio-brokerctl run "$BDF" -- sh -c 'trap "" TERM; echo ready; exec sleep 600' >/tmp/recall.log 2>&1 &
+	recaller=$!
+	for _ in $(seq 100); do grep -q ready /tmp/recall.log && break; sleep 0.1; done
+	lease=$(vfio-brokerctl leases | awk -v bdf="$BDF" '$NF == bdf { print $1 }')
+	[ -n "$lease" ] || fail "no lease of $BDF to recall"
+	vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+}
+recall_stubborn 1
 wait_state "$BDF" free 80 "after its recall's escalation"
 rc=0
 wait "$recaller" || rc=$?
@@ -278,15 +283,7 @@ systemctl is-active --quiet vfio-brokerd.service || fail "the broker is not acti
 echo "systemd: a recalled lease was escalated under the unit"
 
 # A recall goes on across a restart: the broker restarted during the grace escalates on time.
-printf '[Broker]\nRecallGraceSec=4\n' >/etc/vfio-broker/policy.d/recall.conf
-systemctl reload vfio-brokerd.service || fail "reload with the longer grace"
-sleep 0.5
-as_alice vfio-brokerctl run "$BDF" -- sh -c 'trap "" TERM; echo ready; exec sleep 600' >/tmp/recall.log 2>&1 &
-recaller=$!
-for _ in $(seq 100); do grep -q ready /tmp/recall.log && break; sleep 0.1; done
-lease=$(vfio-brokerctl leases | awk -v bdf="$BDF" '$NF == bdf { print $1 }')
-[ -n "$lease" ] || fail "no lease of $BDF to recall"
-vfio-brokerctl release-lease "$lease" || fail "release-lease $lease"
+recall_stubborn 4
 asked=$(date +%s%N)
 restart restart
 vfio-brokerctl leases | grep -q "recalled" || { vfio-brokerctl leases; fail "the lease is not recalled after the restart"; }
