@@ -22,7 +22,7 @@ struct Loop {
         struct event_base *base;
         pthread_mutex_t jobs_lock;
         Job *jobs;                      /* running or finished, not yet done */
-        int jobs_fd;                    /* an eventfd the threads write when they finish; -1: none yet */
+        int jobs_fd;                    /* an eventfd the threads write when they finish */
         struct event *jobs_ev;
 };
 
@@ -36,6 +36,8 @@ struct Source {
         void *userdata;
 };
 
+static void on_jobs(evutil_socket_t fd, short what, void *p);
+
 int loop_new(Loop **ret) {
         Loop *loop;
 
@@ -48,7 +50,14 @@ int loop_new(Loop **ret) {
                 return -ENOMEM;
         }
         pthread_mutex_init(&loop->jobs_lock, NULL);
-        loop->jobs_fd = -1;
+        /* Made now, not at the first job: the fds a broker holds stay what they were at its start. */
+        loop->jobs_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (loop->jobs_fd >= 0)
+                loop->jobs_ev = event_new(loop->base, loop->jobs_fd, EV_READ | EV_PERSIST, on_jobs, loop);
+        if (loop->jobs_fd < 0 || !loop->jobs_ev || event_add(loop->jobs_ev, NULL) < 0) {
+                loop_free(loop);
+                return -ENOMEM;
+        }
         *ret = loop;
         return 0;
 }
@@ -120,14 +129,6 @@ int loop_run_job(Loop *loop, void (*work)(void *), void (*done)(void *), void *u
         Job *j;
         int r;
 
-        if (loop->jobs_fd < 0) {
-                loop->jobs_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-                if (loop->jobs_fd < 0)
-                        return -errno;
-                loop->jobs_ev = event_new(loop->base, loop->jobs_fd, EV_READ | EV_PERSIST, on_jobs, loop);
-                if (!loop->jobs_ev || event_add(loop->jobs_ev, NULL) < 0)
-                        return -ENOMEM;
-        }
         j = calloc(1, sizeof(*j));
         start = calloc(1, sizeof(*start));
         if (!j || !start) {
