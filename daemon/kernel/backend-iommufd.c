@@ -80,27 +80,6 @@ static int cdev_attach(int cdev_fd, uint32_t pt_id) {
         return ioctl(cdev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0 ? -errno : 0;
 }
 
-/* The cdev of @bdf, "/dev/vfio/devices/vfioN": -ENODEV when the kernel gives it none. */
-static int cdev_path(const char *bdf, char *buf, size_t size) {
-        char dir[128];
-        struct dirent *de;
-        DIR *d;
-        int r = -ENODEV;
-
-        snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-        d = opendir(dir);
-        if (!d)
-                return -ENODEV;
-        while ((de = readdir(d)))
-                if (strncmp(de->d_name, "vfio", 4) == 0 && strlen(de->d_name) < 16) {
-                        snprintf(buf, size, "/dev/vfio/devices/%s", de->d_name);
-                        r = access(buf, F_OK) == 0 ? 0 : -ENODEV;
-                        break;
-                }
-        closedir(d);
-        return r;
-}
-
 static int cdev_open(KernelCdev *c) {
         c->fd = open(c->path, O_RDWR | O_CLOEXEC);
         return c->fd < 0 ? -errno : 0;
@@ -109,31 +88,6 @@ static int cdev_open(KernelCdev *c) {
 static void cdevs_close(KernelGroup *g) {
         for (size_t i = 0; i < g->n_cdevs; i++)
                 g->cdevs[i].fd = safe_close(g->cdevs[i].fd);
-}
-
-/* The group's devices that have a cdev, none open yet. */
-static int cdevs_list(KernelGroup *g) {
-        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
-        size_t n = 0;
-        int r;
-
-        r = sysfs_group_members("/sys", g->number, &members, &n);
-        if (r < 0)
-                return r;
-        g->cdevs = calloc(n ? n : 1, sizeof(*g->cdevs));
-        if (!g->cdevs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                KernelCdev *c = &g->cdevs[g->n_cdevs];
-
-                *c = (KernelCdev) { .fd = -EBADF };
-                string_copy(c->bdf, sizeof(c->bdf), members[i]);
-                if (cdev_path(c->bdf, c->path, sizeof(c->path)) < 0)
-                        continue; /* a bridge, or a device on another driver: viability speaks of it */
-                if (++g->n_cdevs > KERNEL_MAX_GROUP_FDS)
-                        return -E2BIG;
-        }
-        return g->n_cdevs > 0 ? 0 : -ENODEV;
 }
 
 static int cdevs_open(KernelGroup *g) {
@@ -160,7 +114,7 @@ static int iommufd_domain_open(KernelDomain *d) {
 static int iommufd_group_open(KernelGroup *g) {
         int r;
 
-        r = cdevs_list(g);
+        r = kernel_cdevs_list(g);
         if (r < 0)
                 return r;
         return cdevs_open(g);
@@ -169,7 +123,7 @@ static int iommufd_group_open(KernelGroup *g) {
 static int iommufd_group_adopt(KernelGroup *g, const int *fds, size_t n) {
         int r;
 
-        r = cdevs_list(g);
+        r = kernel_cdevs_list(g);
         for (size_t k = 0; k < n; k++) {
                 struct stat st, want;
                 size_t i;
@@ -292,7 +246,7 @@ static int iommufd_mode_check(KernelMode mode, const char *bdf, char *why, size_
                         snprintf(why, size, "cannot see " IOMMU_DEVICE ": %s", strerror(errno));
                 return -EOPNOTSUPP;
         }
-        if (cdev_path(bdf, path, sizeof(path)) < 0) {
+        if (kernel_cdev_path(bdf, path, sizeof(path)) < 0) {
                 snprintf(why, size, "this kernel gives %s no VFIO cdev (/dev/vfio/devices/; it is built without "
                          "CONFIG_VFIO_DEVICE_CDEV)", bdf);
                 return -EOPNOTSUPP;

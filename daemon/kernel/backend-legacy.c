@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The legacy VFIO container/group backend: vfio.c's calls, one per ioctl, on the objects' fds. */
 #include <errno.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "kernel/backend-ops.h"
@@ -27,9 +28,25 @@ KernelFdKind legacy_fd_kind(int fd, int *ret_group) {
 static int legacy_domain_open(KernelDomain *d) { return vfio_container_open(&d->fd); }
 static int legacy_domain_set_iommu(KernelDomain *d) { return vfio_container_set_iommu(d->fd); }
 
+/*
+ * Where the kernel has VFIO cdevs, it deletes a device's cdev as an unbind or
+ * removal begins, whichever way the device was opened: the broker hears of
+ * it so even when a client took the REQ interrupt away from it.
+ */
+static void watch_cdevs(KernelGroup *g) {
+        static int has_cdevs = -1;
+
+        if (has_cdevs < 0)
+                has_cdevs = access("/sys/class/vfio-dev", F_OK) == 0;
+        if (has_cdevs)
+                (void) kernel_cdevs_list(g);
+}
+
 static int legacy_group_open(KernelGroup *g) {
         int r = vfio_group_open(g->number, &g->fd);
 
+        if (r == 0)
+                watch_cdevs(g);
         return r == -EBUSY ? KERNEL_E_HELD_OUTSIDE : r;
 }
 
@@ -39,6 +56,7 @@ static int legacy_group_adopt(KernelGroup *g, const int *fds, size_t n) {
                 return -EBADF;
         }
         g->fd = fds[0];
+        watch_cdevs(g);
         return 0;
 }
 

@@ -70,10 +70,19 @@ struct KernelGroup {
         const KernelBackend *backend;
         int number;
         int fd;                         /* legacy and fake: the group's fd */
-        KernelCdev *cdevs;              /* iommufd: each device of the group that has a cdev */
+        KernelCdev *cdevs;              /* each device of the group that has a cdev: iommufd's files, legacy's to watch */
         size_t n_cdevs;
         KernelDomain *domain;           /* NULL: in none (or leaving one: see kernel_group_detach()) */
 };
+
+/*
+ * The group's devices that have a VFIO cdev into g->cdevs, none open yet:
+ * -ENODEV when none has (a kernel without cdevs).  The iommufd backend opens
+ * them; the legacy one only watches them go (kernel_group_departing()).
+ */
+int kernel_cdevs_list(KernelGroup *g);
+/* The cdev of @bdf, "/dev/vfio/devices/vfioN": -ENODEV when the kernel gives it none. */
+int kernel_cdev_path(const char *bdf, char *buf, size_t size);
 
 /* Shared by the real backends: what an fd is, by its character device; a group's single fd. */
 KernelFdKind legacy_fd_kind(int fd, int *ret_group);

@@ -128,7 +128,7 @@ size_t kernel_group_fds(const KernelGroup *g, int *fds, size_t max);
 /*
  * The first device of @g whose VFIO cdev is gone (an unbind or removal has
  * begun: the kernel deletes the cdev before it waits for the fds), or NULL.
- * Groups without cdevs (legacy) always answer NULL.
+ * Groups on a kernel without cdevs always answer NULL.
  */
 const char *kernel_group_departing(const KernelGroup *g);
 /* The mode to take the group in again (to reset it, or adopt it in quarantine): legacy or iommufd. */

@@ -4,11 +4,15 @@
  * domains and groups as objects, the attach sequence, interrupts routed to
  * eventfds, a device described.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "common/sysfs.h"
 #include "common/util.h"
 #include "kernel/backend-ops.h"
 
@@ -167,6 +171,50 @@ KernelGroup *kernel_group_free(KernelGroup *g) {
         free(g->cdevs);
         free(g);
         return NULL;
+}
+
+int kernel_cdev_path(const char *bdf, char *buf, size_t size) {
+        char dir[128];
+        struct dirent *de;
+        DIR *d;
+        int r = -ENODEV;
+
+        snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+        d = opendir(dir);
+        if (!d)
+                return -ENODEV;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "vfio", 4) == 0 && strlen(de->d_name) < 16) {
+                        snprintf(buf, size, "/dev/vfio/devices/%s", de->d_name);
+                        r = access(buf, F_OK) == 0 ? 0 : -ENODEV;
+                        break;
+                }
+        closedir(d);
+        return r;
+}
+
+int kernel_cdevs_list(KernelGroup *g) {
+        _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sysfs_group_members("/sys", g->number, &members, &n);
+        if (r < 0)
+                return r;
+        g->cdevs = calloc(n ? n : 1, sizeof(*g->cdevs));
+        if (!g->cdevs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                KernelCdev *c = &g->cdevs[g->n_cdevs];
+
+                *c = (KernelCdev) { .fd = -EBADF };
+                string_copy(c->bdf, sizeof(c->bdf), members[i]);
+                if (kernel_cdev_path(c->bdf, c->path, sizeof(c->path)) < 0)
+                        continue; /* a bridge, or a device on another driver: viability speaks of it */
+                if (++g->n_cdevs > KERNEL_MAX_GROUP_FDS)
+                        return -E2BIG;
+        }
+        return g->n_cdevs > 0 ? 0 : -ENODEV;
 }
 
 const char *kernel_group_departing(const KernelGroup *g) {

@@ -9,6 +9,10 @@
  * edu device DMA it in and back out, each completion arriving on the
  * broker's eventfd.  Then it releases the lease.
  *   --hold        instead of releasing: print "holding" and sleep until killed
+ *   --steal-req   instead of releasing: take the first device's REQ interrupt
+ *                 away from the broker (VFIO_DEVICE_SET_IRQS with an eventfd
+ *                 of our own), ignore SIGTERM, print "holding" and sleep
+ *                 until killed: a client that hears no unbind
  *   --fork-child  instead of releasing: fork a child that keeps every fd and
  *                 sleeps until killed, print its pid, and exit
  *   --intx        ask for INTx (trigger and unmask eventfds) instead of MSI
@@ -54,6 +58,7 @@
 #include <linux/vfio.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -299,7 +304,7 @@ int main(int argc, char **argv) {
                 { .type = VFIO_BROKER_IRQ_REQ, .count = 1 },
         };
         vfio_broker_lease *leases[16] = {};
-        bool hold = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false, again = false,
+        bool hold = false, steal_req = false, fork_child = false, fetch = false, wait_req = false, hold_dma = false, again = false,
              honour_recall = false;
         long long expect_memlock = 0, memlock_before = memlock_from_proc(), two = 0;
         vfio_broker *b = NULL;
@@ -309,6 +314,8 @@ int main(int argc, char **argv) {
         for (i = 1; i < argc && argv[i][0] == '-'; i++) {
                 if (strcmp(argv[i], "--hold") == 0)
                         hold = true;
+                else if (strcmp(argv[i], "--steal-req") == 0)
+                        steal_req = true;
                 else if (strcmp(argv[i], "--fork-child") == 0)
                         fork_child = true;
                 else if (strcmp(argv[i], "--intx") == 0)
@@ -352,7 +359,7 @@ int main(int argc, char **argv) {
                         printf("client-dma: the environment names %zu device(s)\n", n_env);
         }
         if (i >= argc || argc - i > 16) {
-                fprintf(stderr, "usage: client-dma [--hold] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--honour-recall] [--two-leases BYTES] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
+                fprintf(stderr, "usage: client-dma [--hold] [--steal-req] [--fork-child] [--intx] [--iommufd] [--fetch] [--wait-req] [--honour-recall] [--two-leases BYTES] [--hold-dma] [--again] [--expect-memlock BYTES] BDF [BDF...]\n");
                 return EXIT_FAILURE;
         }
 
@@ -461,6 +468,23 @@ int main(int argc, char **argv) {
                         printf("client-dma: DMA round %d passed\n", ++round);
                         fflush(stdout);
                 }
+        }
+        if (steal_req) {
+                char set[sizeof(struct vfio_irq_set) + sizeof(int)];
+                struct vfio_irq_set *irq = (struct vfio_irq_set *) set;
+                int device = vfio_broker_lease_find_fd(leases[0], VFIO_BROKER_FD_DEVICE, argv[i - n], 0, 0);
+                int mine = eventfd(0, EFD_CLOEXEC);
+
+                if (device < 0 || mine < 0)
+                        return fail(b, "the device fd, or an eventfd", device < 0 ? device : -errno);
+                *irq = (struct vfio_irq_set) { .argsz = sizeof(set), .index = VFIO_PCI_REQ_IRQ_INDEX, .count = 1,
+                                               .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+                memcpy(irq->data, &mine, sizeof(int));
+                if (ioctl(device, VFIO_DEVICE_SET_IRQS, irq) < 0)
+                        return fail(b, "taking the REQ interrupt (VFIO_DEVICE_SET_IRQS)", -errno);
+                signal(SIGTERM, SIG_IGN);
+                hold = true;
+                printf("client-dma: the REQ interrupt is ours now\n");
         }
         if (hold) {
                 printf("client-dma: holding (pid %d)\n", (int) getpid());

@@ -5,7 +5,8 @@
 # forwards the recall to COMMAND as a signal; a COMMAND that ignores it is sent
 # SIGTERM after RecallGraceSec, then SIGKILL, and the group ends free; an
 # unbind through sysfs under the default policy completes within grace +
-# escalation (also for a VMM-mode lease, heard by its cdev going); a
+# escalation (also for a VMM-mode lease, and for one whose client took the REQ interrupt away:
+# heard by the cdev going, where the kernel has cdevs); a
 # hot-unplug reaches a client that reads its events; RecallEscalation=none ends the lease and quarantines the group
 # until its files close.  Each step is in `leases`, `list` and the audit log
 # (its records' fields: scenarios/journal.sh).
@@ -140,7 +141,9 @@ echo "recall: the unbind of a leased device returned after ${ms} ms (default gra
 rc=0
 wait "$run" || rc=$?
 [ "$rc" = 137 ] || fail "run exited $rc, not 137 (COMMAND killed)"
-logged "lease $lease of uid 1000: recalled (the kernel asks for 0000:00:04.0 back: it is being unbound or removed)"
+# Heard by the REQ interrupt, or first by the cdev going where the kernel has cdevs.
+grep -qE "lease $lease of uid 1000: recalled \((the kernel asks for 0000:00:04.0 back: it is being unbound or removed|0000:00:04.0 is being unbound or removed: its VFIO cdev is gone)\)" "$BROKER_LOG" ||
+	fail "the broker's log does not say why lease $lease was recalled"
 logged "lease $lease of uid 1000: still held after SIGTERM: SIGKILL to 1 process(es)"
 echo 0000:00:04.0 >/sys/bus/pci/drivers_probe
 wait_state 0000:00:04.0 free 3000 >/dev/null
@@ -158,7 +161,8 @@ echo "recall: the removal of a device held by an honouring client returned after
 [ "$ms" -lt 5000 ] || fail "the removal took $ms ms: the client did not release in its grace"
 [ -e /sys/bus/pci/devices/0000:00:04.0 ] && fail "0000:00:04.0 is still there"
 for _ in $(seq 100); do grep -q 'still running' /tmp/unplug.log && break; usleep 20000; done
-grep -q 'recalled (the kernel asks for 0000:00:04.0 back' /tmp/unplug.log || { cat /tmp/unplug.log; fail "the client did not hear the kernel's request"; }
+grep -qE 'recalled \((the kernel asks for 0000:00:04.0 back|0000:00:04.0 is being unbound or removed: its VFIO cdev is gone)' /tmp/unplug.log ||
+	{ cat /tmp/unplug.log; fail "the client did not hear the kernel's request"; }
 still_running /tmp/unplug.log
 [ -z "$(state 0000:00:04.0)" ] || fail "a removed device is listed as $(state 0000:00:04.0)"
 echo 1 >/sys/bus/pci/rescan
@@ -181,8 +185,30 @@ if [ -e /dev/iommu ] && [ -d /sys/bus/pci/devices/0000:00:04.0/vfio-dev ]; then
 	logged "recalled (0000:00:04.0 is being unbound or removed: its VFIO cdev is gone)"
 	echo 0000:00:04.0 >/sys/bus/pci/drivers_probe
 	wait_state 0000:00:04.0 free 3000 >/dev/null
+	# 8. A legacy lease whose client took the REQ interrupt away from the broker (its own
+	#    VFIO_DEVICE_SET_IRQS) and ignores SIGTERM: the broker hears the unbind by the cdev going all
+	#    the same, and the unbind completes within grace + escalation (without that, never).
+	as_alice client-dma --steal-req 0000:00:04.0 >/tmp/thief.log 2>&1 &
+	thief=$!
+	ready /tmp/thief.log
+	grep -q 'the REQ interrupt is ours now' /tmp/thief.log || { cat /tmp/thief.log; fail "client-dma did not take the REQ"; }
+	t0=$(now_ms)
+	echo 0000:00:04.0 >/sys/bus/pci/drivers/vfio-pci/unbind &
+	unbind=$!
+	for _ in $(seq 150); do kill -0 "$unbind" 2>/dev/null || break; usleep 100000; done
+	ms=$(($(now_ms) - t0))
+	if kill -0 "$unbind" 2>/dev/null; then
+		kill -9 "$thief"
+		fail "the unbind of a device whose REQ the client took did not return in 15 s"
+	fi
+	echo "recall: the unbind of a device whose client took its REQ returned after ${ms} ms"
+	[ "$ms" -ge 5000 ] || fail "the unbind took $ms ms, less than the grace"
+	wait "$thief" || true
+	logged "recalled (0000:00:04.0 is being unbound or removed: its VFIO cdev is gone)"
+	echo 0000:00:04.0 >/sys/bus/pci/drivers_probe
+	wait_state 0000:00:04.0 free 3000 >/dev/null
 else
-	echo "recall: $(uname -r) has no iommufd and VFIO cdevs: no VMM-mode unbind"
+	echo "recall: $(uname -r) has no iommufd and VFIO cdevs: no VMM-mode unbind, no unbind heard without the REQ"
 fi
 stop_broker
 kill "$DBUS_PID"
