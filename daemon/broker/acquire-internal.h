@@ -59,6 +59,7 @@ struct AcquireJob {
         uid_t uid;
         int r;                          /* the kernel part's result */
         uint64_t policy_serial;         /* the policy it was authorized by */
+        bool grows;                     /* a->lease existed: a->domain is a second handle on its domain */
         AcquireDoneFn done;             /* NULL: orphaned */
         void *userdata;
         LIST_ENTRY(AcquireJob) link;    /* in Broker.acquiring */
@@ -81,7 +82,7 @@ void acquire_audit_refusal(Connection *c, int r, const BrokerError *err, bool by
 
 /* acquire-job.c: devices and leases acquires off the loop are taking for @uid. */
 size_t acquire_pending_of_uid(Broker *b, uid_t uid, size_t *ret_leases);
-/* Whether the kernel resets a device as @a opens it. */
+/* Whether the kernel resets a device as @a opens it, and @a may open it off the loop (a new group each). */
 bool acquire_opens_slowly(Acquire *a);
-/* Validated and authorized, for a new lease: go on off the loop (ACQUIRE_PENDING), or why not. */
+/* Validated and authorized: go on off the loop (ACQUIRE_PENDING), or why not. */
 int acquire_defer(Acquire *a, AcquireDoneFn done, void *userdata, AcquireJob **ret_job);

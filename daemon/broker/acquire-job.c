@@ -26,7 +26,7 @@ size_t acquire_pending_of_uid(Broker *b, uid_t uid, size_t *ret_leases) {
         LIST_FOREACH(j, &b->acquiring, link)
                 if (j->uid == uid) {
                         devices += j->request.n_devices;
-                        leases++;
+                        leases += !j->grows;
                 }
         if (ret_leases)
                 *ret_leases = leases;
@@ -46,8 +46,16 @@ bool broker_group_acquiring(Broker *b, int number, uid_t *ret_uid) {
         return false;
 }
 
-/* Whether the kernel resets a device as this acquire opens it: one with a reset, or in iommufd modes any of its group. */
+/*
+ * Whether the kernel resets a device as this acquire opens it: one with a
+ * reset, or in iommufd modes any of its group; and whether it may go off the
+ * loop.
+ */
 bool acquire_opens_slowly(Acquire *a) {
+        /* A lease that grows: only by groups it does not hold yet (the loop may end those it holds). */
+        for (size_t i = 0; a->lease && i < a->request->n_devices; i++)
+                if (broker_find_group(a->broker, a->wants[i].pci.iommu_group))
+                        return false;
         for (size_t i = 0; i < a->request->n_devices; i++) {
                 const DeviceWant *w = &a->wants[i];
 
@@ -137,15 +145,23 @@ static void close_done(void *userdata) {
 /* What open_work() opened becomes the lease's, on the loop, and the lease is the client's. */
 static int commit_opened(AcquireJob *j, size_t *ret_first) {
         Acquire *a = &j->a;
-        int r;
+        int r = 0;
 
-        r = lease_new_with_domain(a->connection, TAKE_PTR(a->domain), &a->lease);
-        if (r < 0) {
-                close_opened(a);
-                acquire_give_back_moved(a);
-                return broker_error_system(a->err, r, "out of memory");
+        if (j->grows) {
+                /* The groups count as the lease's domain's; the second handle on it goes. */
+                for (size_t i = 0; i < ELEMENTSOF(a->kgroups); i++)
+                        if (a->kgroups[i])
+                                kernel_group_move_domain(a->kgroups[i], a->lease->domain);
+                a->domain = kernel_domain_free(a->domain);
+        } else {
+                r = lease_new_with_domain(a->connection, TAKE_PTR(a->domain), &a->lease);
+                if (r < 0) {
+                        close_opened(a);
+                        acquire_give_back_moved(a);
+                        return broker_error_system(a->err, r, "out of memory");
+                }
+                a->new_lease = true;
         }
-        a->new_lease = true;
         for (size_t i = 0; i < a->request->n_devices; i++) {
                 DeviceWant *w = &a->wants[i];
                 int k = earlier_in_group(a, i);
@@ -175,9 +191,15 @@ static void open_done(void *userdata) {
         size_t first = 0;
         int r = j->r;
 
+        if (j->grows && a->lease)
+                a->lease->growing = NULL;
         if (r == 0) {
                 if (!a->connection)
                         r = broker_error(a->err, BROKER_E_BUSY, "the client went away");
+                else if (j->grows && !a->lease)
+                        r = broker_error(a->err, BROKER_E_UNKNOWN_LEASE,
+                                         "lease %llu ended while its new devices were being opened",
+                                         (unsigned long long) j->request.lease_id);
                 else if (b->ending != BROKER_RUNNING)
                         r = broker_error(a->err, BROKER_E_BUSY, "the broker is stopping: ask again once it is back");
                 else if (j->policy_serial != b->policy_serial)
@@ -217,12 +239,19 @@ int acquire_defer(Acquire *a, AcquireDoneFn done, void *userdata, AcquireJob **r
         j->policy_serial = b->policy_serial;
         j->done = done;
         j->userdata = userdata;
+        j->grows = a->lease != NULL;
         LIST_INSERT_HEAD(&b->acquiring, j, link);
 
         for (size_t i = 0; r == 0 && i < j->request.n_devices; i++)
                 if (earlier_in_group(&j->a, i) < 0)
                         r = acquire_move_managed(&j->a, &j->a.wants[i]);
-        if (r == 0) {
+        if (r == 0 && j->grows) {
+                /* Its own handle: the loop may end the lease (and close its domain) meanwhile. */
+                r = kernel_domain_dup(a->lease->domain, &j->a.domain);
+                if (r < 0)
+                        broker_error_system(&j->err, r, "duplicating lease %llu's domain: %s",
+                                            (unsigned long long) a->lease->id, strerror(-r));
+        } else if (r == 0) {
                 r = kernel_domain_new(kernel_backend_for_mode(b->config.backend, j->request.mode), j->request.mode,
                                       &j->a.domain);
                 if (r < 0)
@@ -237,15 +266,24 @@ int acquire_defer(Acquire *a, AcquireDoneFn done, void *userdata, AcquireJob **r
         if (r != 0) {
                 j->a.domain = kernel_domain_free(j->a.domain);
                 acquire_give_back_moved(&j->a);
+                if (j->grows)
+                        a->lease->growing = NULL;
                 *a->err = j->err;
                 LIST_REMOVE(j, link);
                 acquire_job_free(j);
                 return r;
         }
+        if (j->grows)
+                a->lease->growing = j;
         log_debug("uid %u: acquire of %zu device(s) goes on off the loop (the kernel resets them as they open)",
                   (unsigned) j->uid, j->request.n_devices);
         *ret_job = j;
         return ACQUIRE_PENDING;
+}
+
+void acquire_job_lease_gone(AcquireJob *j) {
+        if (j)
+                j->a.lease = NULL;
 }
 
 void acquire_job_orphan(AcquireJob *j) {

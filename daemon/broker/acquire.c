@@ -554,7 +554,7 @@ int acquire_start(Connection *c, const AcquireRequest *req, BrokerError *err, Ac
             user_charged(c->user, USER_LEASES) + pending_leases >= c->broker->config.max_leases_per_uid)
                 r = broker_error(err, BROKER_E_QUOTA, "uid %u holds %u leases, the most allowed", (unsigned) c->uid,
                                  user_charged(c->user, USER_LEASES) + (unsigned) pending_leases);
-        if (r == 0 && done && !a.lease && acquire_opens_slowly(&a)) {
+        if (r == 0 && done && acquire_opens_slowly(&a)) {
                 r = acquire_defer(&a, done, userdata, ret_job);
                 if (r == ACQUIRE_PENDING)
                         return r;

@@ -58,6 +58,8 @@ int acquire_start(Connection *c, const AcquireRequest *a, BrokerError *err, Acqu
 
 /* The client went away: the job closes what it opened, gives back what it moved, and tells nobody. */
 void acquire_job_orphan(AcquireJob *j);
+/* The lease the job grows ended: what it opened closes again, and the acquire is refused. */
+void acquire_job_lease_gone(AcquireJob *j);
 
 /* Whether an acquire off the loop reserved IOMMU group @number (and for which uid). */
 bool broker_group_acquiring(Broker *b, int number, uid_t *ret_uid);

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "broker/acquire.h"
 #include "broker/connection.h"
 #include "broker/group.h"
 #include "common/util.h"
@@ -313,6 +314,8 @@ static void lease_free(Lease *l) {
 }
 
 void lease_abandon(Lease *l) {
+        acquire_job_lease_gone(l->growing);
+        l->growing = NULL;
         for (size_t i = 0; i < l->n_devices; i++)
                 leased_device_close(&l->devices[i]);
         for (size_t i = 0; i < l->n_groups; i++)
@@ -339,6 +342,8 @@ static void lease_end(Lease *l, const char *why, ReleaseWait *wait) {
                           "lease %llu of uid %u released (%s)", (unsigned long long) l->id, (unsigned) l->uid, why);
         }
         lease_restore_memlock(l);
+        acquire_job_lease_gone(l->growing); /* what it opened for the lease closes again */
+        l->growing = NULL;
         /* Out of the lists first: the state written while its groups go must not name them. */
         LIST_REMOVE(l, link);
         /* Each group gets its devices' fds to close: the kernel resets a device as its last fd goes. */

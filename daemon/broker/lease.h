@@ -71,6 +71,7 @@ struct Lease {
         LeasedDevice *devices;
         size_t n_devices;
         UserCharge charge;              /* USER_LEASES */
+        AcquireJob *growing;            /* an acquire opening new devices for it off the loop (broker/acquire-job.c) */
         LeaseRecall recall;
         LIST_ENTRY(Lease) link;         /* in its connection's list */
 };

@@ -107,6 +107,12 @@ const char *kernel_mode_name(KernelMode mode);
 int kernel_domain_new(const KernelBackend *b, KernelMode mode, KernelDomain **ret);
 /* A domain from before a restart (@fd taken, also on failure); @ioas as kernel_domain_ioas() said. */
 int kernel_domain_adopt(const KernelBackend *b, KernelMode mode, int fd, uint32_t ioas, KernelDomain **ret);
+/*
+ * A second handle on @d's domain (its fd duplicated): groups attached through
+ * it join the same container or IOAS, which lives while either handle is
+ * open.  For an acquire off the loop that grows a lease the loop may end.
+ */
+int kernel_domain_dup(const KernelDomain *d, KernelDomain **ret);
 KernelDomain *kernel_domain_free(KernelDomain *d);
 /* The fd a client gets to map its DMA on (a container, or /dev/iommu); the FD store keeps it too. */
 int kernel_domain_fd(const KernelDomain *d);
@@ -157,6 +163,8 @@ int kernel_group_detach(KernelGroup *g);
  * anywhere else.
  */
 void kernel_group_leave_domain(KernelGroup *g);
+/* @g, attached through another handle on @to's domain (kernel_domain_dup()), counts as @to's now. */
+void kernel_group_move_domain(KernelGroup *g, KernelDomain *to);
 
 /*
  * Before a detach: close the group's own files of its devices (iommufd's

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,23 @@ int kernel_domain_adopt(const KernelBackend *b, KernelMode mode, int fd, uint32_
         }
         (*ret)->fd = fd;
         (*ret)->ioas = ioas;
+        return 0;
+}
+
+int kernel_domain_dup(const KernelDomain *d, KernelDomain **ret) {
+        int r;
+
+        r = domain_alloc(d->backend, d->mode, ret);
+        if (r < 0)
+                return r;
+        (*ret)->fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+        if ((*ret)->fd < 0) {
+                r = -errno;
+                *ret = kernel_domain_free(*ret);
+                return r;
+        }
+        (*ret)->ioas = d->ioas;
+        (*ret)->n_groups = d->n_groups;
         return 0;
 }
 
@@ -274,6 +292,12 @@ int kernel_group_take(const KernelBackend *b, KernelDomain *d, int number, Kerne
         }
         *ret = g;
         return 0;
+}
+
+void kernel_group_move_domain(KernelGroup *g, KernelDomain *to) {
+        kernel_group_leave_domain(g);
+        g->domain = to;
+        to->n_groups++;
 }
 
 void kernel_group_leave_domain(KernelGroup *g) {

@@ -279,20 +279,23 @@ typedef struct Heard {
         int r;
         char message[512];
         Lease *lease;
+        size_t first;
 } Heard;
 
 static void on_acquired(void *userdata, int r, const BrokerError *err, Lease *lease, size_t first) {
         Heard *h = userdata;
 
+        h->first = first;
         h->calls++;
         h->r = r;
         string_copy(h->message, sizeof(h->message), err->message);
         h->lease = lease;
 }
 
-static int start_acquire(Connection *c, const char *bdf, Heard *h, AcquireJob **ret_job) {
+static int start_growing(Connection *c, uint64_t lease_id, const char *bdf, Heard *h, AcquireJob **ret_job) {
         AcquireDevice d = { .bdf = bdf };
-        AcquireRequest a = { .mode = KERNEL_MODE_LEGACY, .devices = &d, .n_devices = 1, .max_fds = 128 };
+        AcquireRequest a = { .lease_id = lease_id, .mode = KERNEL_MODE_LEGACY, .devices = &d, .n_devices = 1,
+                             .max_fds = 128 };
         BrokerError err = {};
         Lease *l = NULL;
         size_t first;
@@ -302,6 +305,10 @@ static int start_acquire(Connection *c, const char *bdf, Heard *h, AcquireJob **
         r = acquire_start(c, &a, &err, on_acquired, h, &l, &first, ret_job);
         string_copy(h->message, sizeof(h->message), err.message);
         return r;
+}
+
+static int start_acquire(Connection *c, const char *bdf, Heard *h, AcquireJob **ret_job) {
+        return start_growing(c, 0, bdf, h, ret_job);
 }
 
 /*
@@ -363,6 +370,36 @@ static void test_off_the_loop(void) {
         CHECK_EQ_INT(h.calls, 1);
         CHECK_EQ_INT(h.r, BROKER_E_BUSY);
         CHECK(strstr(h.message, "the policy was reloaded"));
+        check_held(before, held());
+        connection_free(c);
+        close(peer);
+        check_held(before, held());
+
+        /* A lease grows by it off the loop too (a second handle on its domain), from its second device on. */
+        c = test_connect(broker, &peer);
+        CHECK_EQ_INT(try_acquire(c, &(Want) { .bdf = { "0000:00:03.0" } }, &err, &l, &first), 0);
+        CHECK_EQ_INT(start_growing(c, l->id, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
+        CHECK(l->growing == job);
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h.calls, 1);
+        CHECK_EQ_INT(h.r, 0);
+        CHECK(h.lease == l && !l->growing);
+        CHECK_EQ_INT(h.first, 1);
+        CHECK_EQ_INT(l->n_devices, 2);
+        CHECK_EQ_INT(l->n_groups, 2);
+        CHECK_EQ_INT(kernel_fake_count_open(KERNEL_FAKE_DOMAIN), before.domains + 1); /* the second handle closed */
+        lease_release(l, "test");
+        test_run_loop(broker, 100);
+        check_held(before, held());
+
+        /* The lease ends while it grows (an administrator's release): refused, nothing held. */
+        CHECK_EQ_INT(try_acquire(c, &(Want) { .bdf = { "0000:00:03.0" } }, &err, &l, &first), 0);
+        CHECK_EQ_INT(start_growing(c, l->id, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
+        lease_release(l, "test");
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h.calls, 1);
+        CHECK_EQ_INT(h.r, BROKER_E_UNKNOWN_LEASE);
+        CHECK(strstr(h.message, "ended while its new devices were being opened"));
         check_held(before, held());
         connection_free(c);
         close(peer);

@@ -96,12 +96,19 @@ as_alice client-dma 0000:01:01.0 0000:01:02.0 >/dev/null || fail "the bridge gro
 grep -q 'group 3: free again (was lease [0-9]* of uid 1000); 2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG" ||
 	fail "the bridge group was not reset through its bus"
 as_bob client-dma 0000:01:01.0 >/dev/null || fail "the bus-reset group refused to another uid"
+# A lease that grows by the bridge group (its own second acquire, opened off the loop: the group
+# reserved, a second handle on the lease's container): DMA through both, both reset on release.
+as_alice client-dma 0000:00:04.0 0000:01:01.0 >/tmp/grow.log || { cat /tmp/grow.log; fail "a lease grown by the bridge group"; }
+[ "$(grep -c 'DMA round trip through the broker.s lease passed' /tmp/grow.log)" = 2 ] ||
+	{ cat /tmp/grow.log; fail "no DMA round trip through both devices of the grown lease"; }
+grep -q 'group 3: free again (was lease [0-9]* of uid 1000); 2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG" ||
+	fail "the bridge group of a grown lease was not reset"
 
 # The same through iommufd (the hot reset proves ownership by the cdevs' iommufd, not group fds).
 case "$(uname -r)" in
 *-iommufd)
 	as_alice client-dma --iommufd 0000:01:01.0 0000:01:02.0 >/dev/null || fail "the bridge group's iommufd lease"
-	[ "$(grep -c 'group 3: free again .*2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG")" = 3 ] ||
+	[ "$(grep -c 'group 3: free again .*2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG")" = 4 ] ||
 		fail "the bridge group of an iommufd lease was not reset through its bus"
 	as_alice vfio-brokerctl run --iommufd 0000:03:00.0 -- true || fail "an iommufd lease of the virtio-rng"
 	[ "$(grep -c '1 of 1 device(s) reset$' "$BROKER_LOG")" = 5 ] || fail "the virtio-rng of an iommufd lease was not reset"
