@@ -92,6 +92,17 @@ fi
 # Reset: another uid may have it (ResetRequired=yes holds back only what could not be reset).
 as_bob vfio-brokerctl run 0000:03:00.0 -- true || fail "the reset virtio-rng refused to another uid"
 
+# The reset is observable in the device: the virtio status alice sets (which the device keeps, as
+# the second read in her own lease shows) is 0 again for bob, the next holder.
+rng_status() { # USER "OPS": device_status after each op (set, get) in one lease of the virtio-rng
+	"as_$1" vfio-brokerctl run 0000:03:00.0 -- sh -c 'fd=$(echo "$VFIO_BROKER_FDS" | tr " " "\n" |
+		sed -n "s/^device:0000:03:00.0=//p"); for op in $0; do virtio-status "$fd" "$op" || exit 1; done' "$2" |
+		sed -n 's/^virtio-status: device_status //p' | tr '\n' ' '
+}
+[ "$(rng_status alice "set get")" = "3 3 " ] || fail "alice's virtio status did not stay 3 in her lease"
+[ "$(rng_status bob get)" = "0 " ] || fail "the virtio status alice set is not 0 for bob: no reset between them"
+echo "reset: the virtio-rng's device_status: 3 in alice's lease, 0 for bob after it"
+
 as_alice client-dma 0000:01:01.0 0000:01:02.0 >/dev/null || fail "the bridge group's lease"
 grep -q 'group 3: free again (was lease [0-9]* of uid 1000); 2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG" ||
 	fail "the bridge group was not reset through its bus"
@@ -111,7 +122,7 @@ case "$(uname -r)" in
 	[ "$(grep -c 'group 3: free again .*2 of 2 device(s) reset, by a reset of their bus' "$BROKER_LOG")" = 4 ] ||
 		fail "the bridge group of an iommufd lease was not reset through its bus"
 	as_alice vfio-brokerctl run --iommufd 0000:03:00.0 -- true || fail "an iommufd lease of the virtio-rng"
-	[ "$(grep -c '1 of 1 device(s) reset$' "$BROKER_LOG")" = 5 ] || fail "the virtio-rng of an iommufd lease was not reset"
+	[ "$(grep -c '1 of 1 device(s) reset$' "$BROKER_LOG")" = 7 ] || fail "the virtio-rng of an iommufd lease was not reset"
 	;;
 esac
 
