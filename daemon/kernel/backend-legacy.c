@@ -36,8 +36,13 @@ static int legacy_domain_set_iommu(KernelDomain *d) { return vfio_container_set_
 static void watch_cdevs(KernelGroup *g) {
         static int has_cdevs = -1;
 
+        /*
+         * Asked once, at the first group: its devices are on vfio-pci, so a kernel with cdevs has
+         * made /dev/vfio/devices by then (/sys/class/vfio-dev is there without cdevs too, since 6.1).
+         * Elsewhere this costs nothing: the listing is a dozen sysfs lookups per group.
+         */
         if (has_cdevs < 0)
-                has_cdevs = access("/sys/class/vfio-dev", F_OK) == 0;
+                has_cdevs = access("/dev/vfio/devices", F_OK) == 0;
         if (has_cdevs)
                 (void) kernel_cdevs_list(g);
 }
