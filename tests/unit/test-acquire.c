@@ -307,6 +307,15 @@ static int start_growing(Connection *c, uint64_t lease_id, const char *bdf, Hear
         return r;
 }
 
+/* The loop run: @h heard one refusal, @code with @words, and nothing more is held than @before. */
+static void heard_refusal(const Heard *h, int code, const char *words, Held before) {
+        test_run_loop(broker, 100);
+        CHECK_EQ_INT(h->calls, 1);
+        CHECK_EQ_INT(h->r, code);
+        CHECK(strstr(h->message, words));
+        check_held(before, held());
+}
+
 static int start_acquire(Connection *c, const char *bdf, Heard *h, AcquireJob **ret_job) {
         return start_growing(c, 0, bdf, h, ret_job);
 }
@@ -366,11 +375,7 @@ static void test_off_the_loop(void) {
         c = test_connect(broker, &peer);
         CHECK_EQ_INT(start_acquire(c, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
         broker->policy_serial++;
-        test_run_loop(broker, 100);
-        CHECK_EQ_INT(h.calls, 1);
-        CHECK_EQ_INT(h.r, BROKER_E_BUSY);
-        CHECK(strstr(h.message, "the policy was reloaded"));
-        check_held(before, held());
+        heard_refusal(&h, BROKER_E_BUSY, "the policy was reloaded", before);
         connection_free(c);
         close(peer);
         check_held(before, held());
@@ -396,11 +401,7 @@ static void test_off_the_loop(void) {
         CHECK_EQ_INT(try_acquire(c, &(Want) { .bdf = { "0000:00:03.0" } }, &err, &l, &first), 0);
         CHECK_EQ_INT(start_growing(c, l->id, "0000:03:00.0", &h, &job), ACQUIRE_PENDING);
         lease_release(l, "test");
-        test_run_loop(broker, 100);
-        CHECK_EQ_INT(h.calls, 1);
-        CHECK_EQ_INT(h.r, BROKER_E_UNKNOWN_LEASE);
-        CHECK(strstr(h.message, "ended while its new devices were being opened"));
-        check_held(before, held());
+        heard_refusal(&h, BROKER_E_UNKNOWN_LEASE, "ended while its new devices were being opened", before);
         connection_free(c);
         close(peer);
         check_held(before, held());
