@@ -133,8 +133,9 @@ const char *pci_reset_name(PciReset r) {
  */
 static PciReset read_reset(const char *path, int dir, const PciDevice *d) {
         _cleanup_free_ char (*siblings)[BDF_STRLEN + 1] = NULL;
-        char text[256], real[PATH_MAX], parent[PATH_MAX], *slash, *save = NULL;
+        char text[256], real[PATH_MAX], parent[PATH_MAX + 4], *slash, *name, *save = NULL;
         bool other = false, bus = false, alone;
+        ssize_t len;
         size_t n = 0;
 
         if (read_text_at(dir, "reset_method", text, sizeof(text)) < 0) {
@@ -151,12 +152,22 @@ static PciReset read_reset(const char *path, int dir, const PciDevice *d) {
         }
         if (other)
                 return PCI_RESET_FUNCTION;
-        if (!realpath(path, real) || !(slash = strrchr(real, '/')))
+        /*
+         * The parent is the link's target less its last name: one readlink,
+         * where realpath() would read every name of the path as a link.
+         */
+        len = readlink(path, real, sizeof(real) - 1);
+        if (len < 0 && !realpath(path, real))
+                return PCI_RESET_NONE;
+        if (len >= 0)
+                real[len] = 0;
+        if (!(slash = strrchr(real, '/')))
                 return PCI_RESET_NONE;
         *slash = 0;
-        snprintf(parent, sizeof(parent), "%s", real);
         slash = strrchr(real, '/');
-        if (!slash || strncmp(slash + 1, "pci", 3) == 0 || list_bdfs(parent, &siblings, &n) < 0)
+        name = slash ? slash + 1 : real;
+        snprintf(parent, sizeof(parent), "%s/..", path); /* the kernel follows the link before the ".." */
+        if (strncmp(name, "pci", 3) == 0 || list_bdfs(parent, &siblings, &n) < 0)
                 return PCI_RESET_NONE; /* a root bus: no bridge to reset it */
         alone = n == 1;
         if (bus && alone)
@@ -165,7 +176,6 @@ static PciReset read_reset(const char *path, int dir, const PciDevice *d) {
                 return PCI_RESET_NONE;
         for (size_t i = 0; i < n; i++) {
                 char link[PATH_MAX + 32], target[PATH_MAX];
-                ssize_t len;
                 int group;
 
                 snprintf(link, sizeof(link), "%s/%s/iommu_group", parent, siblings[i]);

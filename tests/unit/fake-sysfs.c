@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,8 +35,10 @@ void fake_sysfs_init(FakeSysfs *f) {
 void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const char *device,
                     const char *class_code, const char *driver, int group) {
         char dir[PATH_MAX], path[PATH_MAX], target[PATH_MAX], uevent[512];
+        const char *path_of = bdf;
 
-        snprintf(dir, sizeof(dir), "%s/devices/pci0000:00/%s", f->root, bdf);
+        bdf = strrchr(path_of, '/') ? strrchr(path_of, '/') + 1 : path_of;
+        snprintf(dir, sizeof(dir), "%s/devices/pci0000:00/%s", f->root, path_of);
         mkdirs(dir);
         /* What the kernel's uevent attribute says of a PCI device (the broker reads only this). */
         snprintf(uevent, sizeof(uevent),
@@ -70,7 +73,7 @@ void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const cha
 void fake_sysfs_set(FakeSysfs *f, const char *bdf, const char *name, const char *text) {
         char dir[PATH_MAX];
 
-        snprintf(dir, sizeof(dir), "%s/devices/pci0000:00/%s", f->root, bdf);
+        snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", f->root, bdf);
         write_file(dir, name, text);
 }
 

@@ -13,7 +13,10 @@ typedef struct FakeSysfs {
 } FakeSysfs;
 
 void fake_sysfs_init(FakeSysfs *f);
-/* A device; @driver NULL for none, @group < 0 for none. */
+/*
+ * A device; @driver NULL for none, @group < 0 for none.  @bdf may be a path
+ * below the root bus ("0000:00:1c.0/0000:01:00.0": behind that bridge).
+ */
 void fake_sysfs_add(FakeSysfs *f, const char *bdf, const char *vendor, const char *device,
                     const char *class_code, const char *driver, int group);
 /* Write attribute @name of device @bdf (e.g. reset_method). */

@@ -59,6 +59,30 @@ static void test_parse_links(void) {
         CHECK_EQ_INT(parse_link_name("../drivers/..", name, sizeof(name)), -EINVAL);
 }
 
+static void test_reset_behind_bridge(void) {
+        FakeSysfs f;
+        PciDevice d;
+
+        fake_sysfs_init(&f);
+        /* Behind a bridge: a bus reset serves when the group owns the whole bus, or the device is alone on it. */
+        fake_sysfs_add(&f, "0000:00:1c.0", "0x1b36", "0x000c", "0x060400", "pcieport", 17);
+        fake_sysfs_add(&f, "0000:00:1c.0/0000:01:00.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 17);
+        fake_sysfs_add(&f, "0000:00:1c.0/0000:01:00.1", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 17);
+        fake_sysfs_add(&f, "0000:00:1d.0", "0x1b36", "0x000c", "0x060400", "pcieport", 18);
+        fake_sysfs_add(&f, "0000:00:1d.0/0000:05:00.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 18);
+        fake_sysfs_add(&f, "0000:00:1d.0/0000:05:00.1", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 19);
+        fake_sysfs_add(&f, "0000:00:1e.0", "0x1b36", "0x000c", "0x060400", "pcieport", 20);
+        fake_sysfs_add(&f, "0000:00:1e.0/0000:06:00.0", "0x1af4", "0x1044", "0x00ff00", "virtio-pci", 21);
+        CHECK_EQ_INT(sysfs_read_device(f.root, "0000:01:00.0", &d), 0);
+        CHECK_EQ_INT(d.reset, PCI_RESET_BUS); /* no function reset; its group is all of bus 01 */
+        CHECK_EQ_INT(sysfs_read_device(f.root, "0000:05:00.0", &d), 0);
+        CHECK_EQ_INT(d.reset, PCI_RESET_NONE); /* 05:00.1 is in another group: no hot reset for it */
+        fake_sysfs_set(&f, "0000:06:00.0", "reset_method", "bus");
+        CHECK_EQ_INT(sysfs_read_device(f.root, "0000:06:00.0", &d), 0);
+        CHECK_EQ_INT(d.reset, PCI_RESET_FUNCTION); /* alone on its bus: "bus" resets it alone */
+        fake_sysfs_done(&f);
+}
+
 static void test_tree(void) {
         _cleanup_free_ char (*members)[BDF_STRLEN + 1] = NULL;
         _cleanup_free_ PciDevice *all = NULL;
@@ -126,5 +150,6 @@ int main(void) {
         RUN(test_parse_uevent);
         RUN(test_parse_links);
         RUN(test_tree);
+        RUN(test_reset_behind_bridge);
         return 0;
 }
