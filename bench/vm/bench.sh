@@ -142,12 +142,12 @@ qemu="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -bios /tmp/hlt.bin -displ
 qmp='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'
 case "$mode" in full) vmm_runs=30 vmm_cycles=200 ;; *) vmm_runs=3 vmm_cycles=10 ;; esac
 for _ in $(seq "$vmm_runs"); do
-	time-run qemu-legacy-root sh -c "printf '$qmp' | exec $qemu -device vfio-pci,host=$vbdf >/dev/null" ||
+	time-run --up return qemu-legacy-root sh -c "printf '$qmp' | exec $qemu -device vfio-pci,host=$vbdf" ||
 		fail "root's QEMU with the device (legacy)"
-	time-run qemu-iommufd-root sh -c "printf '$qmp' | exec $qemu -object iommufd,id=iommufd0 \
-		-device vfio-pci,host=$vbdf,iommufd=iommufd0 >/dev/null" || fail "root's QEMU with the device (iommufd)"
-	as_alice time-run qemu-broker-vmm vfio-brokerctl run --vmm "$vbdf" -- \
-		sh -c "printf '$qmp' | exec $qemu \$VFIO_BROKER_QEMU_ARGS >/dev/null" || fail "alice's QEMU on the broker's fds"
+	time-run --up return qemu-iommufd-root sh -c "printf '$qmp' | exec $qemu -object iommufd,id=iommufd0 \
+		-device vfio-pci,host=$vbdf,iommufd=iommufd0" || fail "root's QEMU with the device (iommufd)"
+	as_alice time-run --up return qemu-broker-vmm vfio-brokerctl run --vmm "$vbdf" -- \
+		sh -c "printf '$qmp' | exec $qemu \$VFIO_BROKER_QEMU_ARGS" || fail "alice's QEMU on the broker's fds"
 done
 for _ in $(seq "$vmm_cycles"); do
 	time-run run-legacy vfio-brokerctl run "$vbdf" -- true || fail "run (legacy)"
