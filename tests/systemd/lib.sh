@@ -81,6 +81,17 @@ dma_again() { # ROUND
 }
 
 
+# Every link of the installed document @1 to a file of the tree (docs/vmm.md, policy/README.md, ...)
+# is installed beside it as in the tree.
+readme_links_resolve() {
+	local link n=0
+	for link in $(grep -o '](\([^)#]*\)' "$1" | sed 's/^](//' | grep -v '://' | sort -u); do
+		[ -f "$(dirname "$1")/$link" ] || fail "$1 links to $link, which is not installed beside it"
+		n=$((n + 1))
+	done
+	echo "systemd: $1's $n links to the documents beside it resolve"
+}
+
 # The units' Documentation= resolves: the man page and the README are installed.
 documentation_resolves() {
 	for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket); do
@@ -89,7 +100,8 @@ documentation_resolves() {
 		man:*) page=${doc#man:}; section=${page#*(}; section=${section%)}; page=${page%(*}
 		       [ -f "/usr/share/man/man$section/$page.$section" ] || [ -f "/usr/share/man/man$section/$page.$section.gz" ] ||
 			       fail "Documentation=$doc: no such man page installed" ;;
-		file://*) [ -f "${doc#file://}" ] || fail "Documentation=$doc: no such file" ;;
+		file://*) [ -f "${doc#file://}" ] || fail "Documentation=$doc: no such file"
+		          readme_links_resolve "${doc#file://}" ;;
 		*) fail "Documentation=$doc: neither man: nor file://" ;;
 		esac
 	done
