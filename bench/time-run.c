@@ -16,7 +16,6 @@
  * exits without printing WORD is a failure.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +24,17 @@
 
 #include "stats.h"
 
+/* The longest WORD: what of a read is kept for a word across two reads. */
+#define WORD_MAX 64
+
 /* Read @fd to its end; the time of the first @word in it, 0 if none. */
 static uint64_t wait_for_word(int fd, const char *word) {
         size_t len = strlen(word), kept = 0;
-        char buf[4096 + 64];
+        char buf[4096 + WORD_MAX];
         uint64_t at = 0;
 
         for (;;) {
-                ssize_t n = read(fd, buf + kept, sizeof(buf) - 64);
+                ssize_t n = read(fd, buf + kept, sizeof(buf) - WORD_MAX);
 
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -60,7 +62,7 @@ int main(int argc, char **argv) {
                 argv += 2;
                 argc -= 2;
         }
-        if (argc < 3 || (word && (!*word || strlen(word) > 64))) {
+        if (argc < 3 || (word && (!*word || strlen(word) > WORD_MAX))) {
                 fprintf(stderr, "usage: time-run [--up WORD] SERIES COMMAND [ARG...]\n");
                 return 2;
         }

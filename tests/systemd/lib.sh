@@ -94,7 +94,8 @@ readme_links_resolve() {
 
 # The units' Documentation= resolves: the man page and the README are installed.
 documentation_resolves() {
-	for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket); do
+	# Each document once: the service and the socket name the same ones.
+	for doc in $(systemctl show -p Documentation --value vfio-brokerd.service vfio-brokerd.socket | tr ' ' '\n' | sort -u); do
 		doc=${doc//\"/} # systemctl quotes each entry
 		case $doc in
 		man:*) page=${doc#man:}; section=${page#*(}; section=${section%)}; page=${page%(*}
