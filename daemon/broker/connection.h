@@ -27,6 +27,7 @@ struct Connection {
         char label[256];                /* SO_PEERSEC; "" without an LSM label */
         bool said_hello;
         bool events;                    /* said in Hello that it reads LeaseEvents */
+        bool restart_notice;            /* said in Hello that it reads BrokerRestarted */
         char name[65];
         User *user;
         UserCharge charge;              /* USER_CONNECTIONS */

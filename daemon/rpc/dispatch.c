@@ -22,6 +22,7 @@ static const struct {
         { VFIOBROKER__REQUEST__OP_RELEASE,      "Release",     handle_release,      true },
         { VFIOBROKER__REQUEST__OP_DEVICE_INFO,  "DeviceInfo",  handle_device_info,  true },
         { VFIOBROKER__REQUEST__OP_FETCH_LEASE,  "FetchLease",  handle_fetch_lease,  true },
+        { VFIOBROKER__REQUEST__OP_PING,         "Ping",        handle_ping,         true },
 };
 
 int dispatch_request(Session *s, const Vfiobroker__Request *req, Reply *reply) {

@@ -22,6 +22,7 @@ typedef int (*Handler)(Session *s, const Vfiobroker__Request *req, Reply *reply,
 
 /* hello.c */
 int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err);
+int handle_ping(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err);
 /* devices.c */
 int handle_list_devices(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err);
 int handle_device_info(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Hello: the protocol version, the client's name, what this broker offers. */
+/* Hello: the protocol version, the client's name, what this broker offers; and Ping, which does nothing. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -23,7 +23,7 @@ int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, Broke
         static const char *const features[] = {
                 "acquire", "release", "device-info", "quarantine",
                 "irq-intx", "irq-msi", "irq-msix", "irq-err", "irq-req", "backend-iommufd", "backend-vmm",
-                "events",
+                "events", "ping", "restart-notice",
         };
         const Vfiobroker__HelloRequest *hello = req->hello;
         Connection *c = s->connection;
@@ -50,8 +50,21 @@ int handle_hello(Session *s, const Vfiobroker__Request *req, Reply *reply, Broke
         reply->msg.hello = r;
 
         c->events = hello->events;
+        c->restart_notice = hello->restart_notice;
         session_said_hello(s, hello->client_name);
         /* Debug only: the name is in every audit record of the connection. */
         log_debug("connection %llu: hello from \"%s\"", (unsigned long long) c->id, c->name);
+        return 0;
+}
+
+int handle_ping(Session *s, const Vfiobroker__Request *req, Reply *reply, BrokerError *err) {
+        Vfiobroker__PingReply *r;
+
+        r = reply_alloc(reply, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        vfiobroker__ping_reply__init(r);
+        reply->msg.result_case = VFIOBROKER__REPLY__RESULT_PING;
+        reply->msg.ping = r;
         return 0;
 }

@@ -222,12 +222,17 @@ int rpc_server_serve_adopted(RpcServer *s) {
         int r;
 
         for (c = LIST_FIRST(&s->broker->connections); c; c = next) {
+                Session *session;
+
                 next = LIST_NEXT(c, link);
                 if (session_of(s, c))
                         continue;
-                r = session_new(s, c, false, NULL);
+                r = session_new(s, c, false, &session);
                 if (r < 0)
                         return r;
+                /* Before anything it reads is answered: what it sent to the broker before us may be lost. */
+                if (c->restart_notice)
+                        session_send_restarted(session);
         }
         return 0;
 }

@@ -89,6 +89,21 @@ void session_send_event(Session *s, uint64_t lease_id, LeaseEventKind kind, cons
                          (unsigned long long) lease_id, strerror(-r));
 }
 
+void session_send_restarted(Session *s) {
+        Vfiobroker__BrokerRestarted restarted = VFIOBROKER__BROKER_RESTARTED__INIT;
+        Reply reply;
+        int r;
+
+        reply_init(&reply, 0);
+        reply.msg.result_case = VFIOBROKER__REPLY__RESULT_RESTARTED;
+        reply.msg.restarted = &restarted;
+        r = send_reply(s, &reply);
+        reply_done(&reply);
+        if (r < 0)
+                log_info("connection %llu: the restart notice not sent: %s", (unsigned long long) s->connection->id,
+                         strerror(-r));
+}
+
 void session_say_error(int fd, uint64_t id, int code, const char *what) {
         Reply reply;
 

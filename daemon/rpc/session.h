@@ -41,6 +41,9 @@ void session_observe_queue(Session *s);
 /* An unasked LeaseEvent (id 0) to a client that said it reads them; best effort. */
 void session_send_event(Session *s, uint64_t lease_id, LeaseEventKind kind, const char *why, uint64_t grace_usec);
 
+/* BrokerRestarted (id 0) to a client adopted after a restart that said it reads it; best effort. */
+void session_send_restarted(Session *s);
+
 /* Tell the client on @fd why before hanging up (best effort: it may not read); @id: the request's. */
 void session_say_error(int fd, uint64_t id, int code, const char *what);
 

@@ -2,7 +2,7 @@
 /*
  * The state file's records, each kind written and adopted in one place:
  *
- *   conn ID UID GID PID CGROUP LABEL NAME [events]
+ *   conn ID UID GID PID CGROUP LABEL NAME [events] [restart-notice]
  *                                               fds vb-cID (socket and pidfd)
  *   lease ID CONN SINCE MEMLOCK CUR MAX MODE IOAS
  *                                               fds vb-lID (domain, groups, eventfds)
@@ -130,7 +130,8 @@ static int write_connection(FILE *f, Connection *c, WantList *w) {
         state_write_string(f, c->label);
         fputc(' ', f);
         state_write_string(f, c->name);
-        fputs(c->events ? " events\n" : "\n", f);
+        fputs(c->events ? " events" : "", f);
+        fputs(c->restart_notice ? " restart-notice\n" : "\n", f);
         r = want_fds(w, (const int[]) { c->fd, c->pidfd }, 2, false, "vb-c%" PRIu64, c->id);
         LIST_FOREACH(l, &c->leases, link)
                 r = r < 0 ? r : write_lease(f, c, l, w);
@@ -192,15 +193,18 @@ static size_t take_group_fds(Returned *returned, int number, KernelMode mode, in
 
 static int adopt_connection(const char *line, void *userdata) {
         Adoption *a = userdata;
-        char s1[512], s2[512], s3[512], s4[16] = "";
+        char s1[512], s2[512], s3[512], s4[16] = "", s5[16] = "";
         unsigned uid, gid, pid;
         uint64_t id;
         Connection *c;
         int fd, pidfd;
 
-        if (sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s %15s", &id, &uid, &gid, &pid, s1, s2, s3, s4) < 7)
+        if (sscanf(line, "conn %" SCNu64 " %u %u %u %511s %511s %511s %15s %15s", &id, &uid, &gid, &pid, s1, s2, s3, s4,
+                   s5) < 7)
                 return 0;
-        Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid, .events = strcmp(s4, "events") == 0 };
+        Connection saved = { .id = id, .uid = uid, .gid = gid, .pid = (pid_t) pid,
+                             .events = strcmp(s4, "events") == 0,
+                             .restart_notice = strcmp(s4, "restart-notice") == 0 || strcmp(s5, "restart-notice") == 0 };
         fd = returned_take(a->returned, FD_SOCKET, 0, "vb-c%" PRIu64, id);
         pidfd = returned_take(a->returned, FD_NOT_SOCKET, 0, "vb-c%" PRIu64, id);
         if (pidfd < 0) /* stored by an older broker */

@@ -92,12 +92,16 @@ static void hello(uint32_t version, const char *name, Vfiobroker__Request *req, 
 static void test_hello(void) {
         Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
         Vfiobroker__ListDevicesRequest list = VFIOBROKER__LIST_DEVICES_REQUEST__INIT;
+        Vfiobroker__PingRequest ping = VFIOBROKER__PING_REQUEST__INIT;
         Vfiobroker__HelloRequest h;
         Reply reply;
 
         req.op_case = VFIOBROKER__REQUEST__OP_LIST_DEVICES;
         req.list_devices = &list;
         expect_error(&req, -EPROTO, E(PROTOCOL), "ListDevices before Hello");
+        req.op_case = VFIOBROKER__REQUEST__OP_PING;
+        req.ping = &ping;
+        expect_error(&req, -EPROTO, E(PROTOCOL), "Ping before Hello");
 
         hello(2, "x", &req, &h);
         expect_error(&req, 0, E(VERSION), "protocol version 2");
@@ -106,6 +110,7 @@ static void test_hello(void) {
         CHECK(!conn->said_hello);
 
         hello(1, "test", &req, &h);
+        h.restart_notice = true;
         CHECK_EQ_INT(run(&req, &reply), 0);
         CHECK(!reply.msg.error);
         CHECK_EQ_INT(reply.msg.result_case, VFIOBROKER__REPLY__RESULT_HELLO);
@@ -113,9 +118,20 @@ static void test_hello(void) {
         CHECK(reply.msg.hello->n_features > 0);
         CHECK_EQ_INT(reply.msg.id, 1);
         reply_done(&reply);
-        CHECK(conn->said_hello);
+        CHECK(conn->said_hello && conn->restart_notice && !conn->events);
 
         expect_error(&req, -EPROTO, E(PROTOCOL), "already");
+
+        /* Ping: an empty answer to its own id. */
+        vfiobroker__request__init(&req);
+        req.id = 2;
+        req.op_case = VFIOBROKER__REQUEST__OP_PING;
+        req.ping = &ping;
+        CHECK_EQ_INT(run(&req, &reply), 0);
+        CHECK(!reply.msg.error && reply.n_fds == 0);
+        CHECK_EQ_INT(reply.msg.result_case, VFIOBROKER__REPLY__RESULT_PING);
+        CHECK_EQ_INT(reply.msg.id, 2);
+        reply_done(&reply);
 
         vfiobroker__request__init(&req);
         req.id = 9;

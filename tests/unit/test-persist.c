@@ -183,6 +183,8 @@ typedef enum Records {
 static const char *lease_mode_fields = "";
 /* Records after the lease's. */
 static const char *extra_records = "";
+/* What the connection said in Hello, after its name ("": as older brokers wrote it, or nothing). */
+static const char *conn_flags = "";
 
 /* A broker adopting @records from a store holding @stored; the fds made for it in @ret_fds. */
 static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_fds) {
@@ -204,8 +206,8 @@ static Broker *adopt(Records records, const Stored *stored, size_t n, int *ret_f
         }
         f = fopen(state, "we");
         CHECK(f);
-        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old\nlease 1 1 1700000000000000 0 65536 65536%s\n"
-                   "group 1 7\n%s", (int) getpid(), lease_mode_fields, extra_records);
+        fprintf(f, "vfio-broker-state 1\nconn 1 1000 1000 %d - - old%s\nlease 1 1 1700000000000000 0 65536 65536%s\n"
+                   "group 1 7\n%s", (int) getpid(), conn_flags, lease_mode_fields, extra_records);
         if (records != NO_DEVICE)
                 fprintf(f, "device 1 0 0000:00:07.0 7 4\n");
         if (records == EVENTFDS_BY_NAME)
@@ -280,6 +282,48 @@ static void test_lease_mode(void) {
         CHECK_EQ_INT(lease_mode(broker_find_lease(b, 1)), KERNEL_MODE_LEGACY);
         CHECK_EQ_INT(kernel_domain_ioas(broker_find_lease(b, 1)->domain), 0);
         done(b);
+}
+
+/* The state file's text, whole. */
+static void read_state(char *text, size_t size) {
+        size_t n;
+        FILE *f;
+
+        f = fopen(state, "re");
+        CHECK(f);
+        n = fread(text, 1, size - 1, f);
+        text[n] = 0;
+        fclose(f);
+}
+
+/* What a connection said in Hello (events, the restart notice) comes back, and is written again. */
+static void test_connection_flags(void) {
+        static const struct {
+                const char *flags;
+                bool events, restart_notice;
+        } cases[] = {
+                { "", false, false },
+                { " events", true, false },
+                { " restart-notice", false, true },
+                { " events restart-notice", true, true },
+        };
+        char text[4096], line[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Connection *c;
+                Broker *b;
+
+                conn_flags = cases[i].flags;
+                b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+                conn_flags = "";
+                c = broker_find_lease(b, 1)->connection;
+                CHECK_EQ_INT(c->events, cases[i].events);
+                CHECK_EQ_INT(c->restart_notice, cases[i].restart_notice);
+                read_state(text, sizeof(text));
+                snprintf(line, sizeof(line), "\nconn 1 1000 1000 %d - - old%s\n", (int) getpid(), cases[i].flags);
+                CHECK(strstr(text, line));
+                done(b);
+        }
 }
 
 static void test_older_store(void) {
@@ -430,6 +474,7 @@ int main(void) {
         fake_sysfs_add(&fs, "0000:00:09.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 9);
         RUN(test_older_store);
         RUN(test_lease_mode);
+        RUN(test_connection_flags);
         RUN(test_own_store);
         RUN(test_eventfds_by_id);
         RUN(test_fd_let_go);
