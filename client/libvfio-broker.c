@@ -28,6 +28,7 @@ typedef struct Arena {
 struct vfio_broker {
         int fd;
         uint64_t next_id;
+        uint64_t last_ping;             /* the id of the last Ping sent (after a restart notice), 0 if none */
         struct vfio_broker_event events[EVENT_QUEUE];
         size_t first_event, n_events;
         char error[512];
@@ -176,6 +177,32 @@ static bool is_event(const Reply *reply) {
         return reply->id == 0 && !reply->error && reply->result_case == VFIOBROKER__REPLY__RESULT_LEASE_EVENT;
 }
 
+/* A broker that adopted the connection after a restart says so (HelloRequest.restart_notice). */
+static bool is_restart_notice(const Reply *reply, size_t n_fds) {
+        return reply->id == 0 && !reply->error && reply->result_case == VFIOBROKER__REPLY__RESULT_RESTARTED && n_fds == 0;
+}
+
+/* The reply to a Ping this handle sent before the request @before (0: before the next one). */
+static bool is_ping_before(const vfio_broker *b, const Reply *reply, size_t n_fds, uint64_t before) {
+        return reply->result_case == VFIOBROKER__REPLY__RESULT_PING && !reply->error && n_fds == 0 && reply->id > 0 &&
+               reply->id <= b->last_ping && (before == 0 || reply->id < before);
+}
+
+/* A Ping: its reply comes after those of every request sent before it. */
+static int send_ping(vfio_broker *b) {
+        Vfiobroker__Request req = VFIOBROKER__REQUEST__INIT;
+        Vfiobroker__PingRequest ping = VFIOBROKER__PING_REQUEST__INIT;
+        int r;
+
+        req.id = ++b->next_id;
+        req.op_case = VFIOBROKER__REQUEST__OP_PING;
+        req.ping = &ping;
+        r = wire_send_message(b->fd, &req.base, NULL, 0);
+        if (r >= 0)
+                b->last_ping = req.id;
+        return r;
+}
+
 static void queue_event(vfio_broker *b, const struct vfio_broker_event *e) {
         if (b->n_events == EVENT_QUEUE) {
                 b->first_event = (b->first_event + 1) % EVENT_QUEUE;
@@ -188,11 +215,14 @@ static void queue_event(vfio_broker *b, const struct vfio_broker_event *e) {
  * Send @req, wait for its reply, which must carry the result @want.  On
  * success *ret holds the reply and @fds the fds that came with it, one per
  * role listed.  A broker error becomes -errno with the message kept for
- * vfio_broker_error_message().
+ * vfio_broker_error_message().  A broker that restarted says so first: a
+ * Ping then tells whether it still answers @req (its reply comes before the
+ * Ping's) or never will (the old broker had read it: -ECONNABORTED).
  */
 static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__ResultCase want,
                 Reply **ret, int *fds, size_t *ret_n_fds) {
         int local_fds[VFIO_BROKER_MAX_FDS];
+        uint64_t ping = 0;              /* the Ping sent after a restart notice while we waited */
         size_t n_fds = 0;
         Reply *reply;
         ssize_t n;
@@ -230,6 +260,29 @@ static int call(vfio_broker *b, Vfiobroker__Request *req, Vfiobroker__Reply__Res
                         return (int) n;
 
                 reply = decode(b, (size_t) n);
+                if (reply && ping > 0 && is_ping_before(b, reply, n_fds, 0) && reply->id >= ping) {
+                        close_many(fds, n_fds);
+                        reply_free(b, reply);
+                        snprintf(b->error, sizeof(b->error),
+                                 "the broker restarted while it handled the request, whose reply is lost; what the "
+                                 "request did, if anything, stays with this connection");
+                        return -ECONNABORTED;
+                }
+                if (reply && (is_restart_notice(reply, n_fds) || is_ping_before(b, reply, n_fds, req->id))) {
+                        /* A notice: our request may be lost, the Ping tells. A Ping of an earlier call: done with. */
+                        bool notice = reply->id == 0;
+
+                        close_many(fds, n_fds);
+                        reply_free(b, reply);
+                        if (notice) {
+                                r = send_ping(b);
+                                if (r < 0)
+                                        return r;
+                                if (ping == 0)
+                                        ping = b->last_ping;
+                        }
+                        continue;
+                }
                 if (!reply || !is_event(reply))
                         break;
                 /* An event the broker sent meanwhile: kept for vfio_broker_next_event(); the reply is still to come. */
@@ -276,6 +329,7 @@ int vfio_broker_hello(vfio_broker *b, const char *client_name) {
         hello.protocol_version = VFIOBROKER__PROTOCOL_VERSION__PROTOCOL_VERSION_1;
         hello.client_name = (char *) (client_name ? client_name : "");
         hello.events = true; /* queued while a call waits: vfio_broker_next_event() */
+        hello.restart_notice = true; /* call() tells a request the broker lost in a restart */
         req.op_case = VFIOBROKER__REQUEST__OP_HELLO;
         req.hello = &hello;
         r = call(b, &req, VFIOBROKER__REPLY__RESULT_HELLO, &reply, NULL, NULL);
@@ -599,22 +653,28 @@ int vfio_broker_next_event(vfio_broker *b, struct vfio_broker_event *ret) {
                 return 1;
         }
         p.fd = b->fd;
-        r = poll(&p, 1, 0);
-        if (r < 0)
-                return -errno;
-        if (r == 0)
-                return 0;
-        if (!recv_buffer(b))
-                return -ENOMEM;
-        n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
-        if (n == -EAGAIN || n == -EINTR)
-                return 0;
-        if (n == 0)
-                return -ECONNRESET;
-        if (n < 0)
-                return (int) n;
-        reply = decode(b, (size_t) n);
-        close_many(fds, n_fds);
+        for (;;) {
+                r = poll(&p, 1, 0);
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return 0;
+                if (!recv_buffer(b))
+                        return -ENOMEM;
+                n = wire_recv(b->fd, b->buf, VFIO_BROKER_MAX_MESSAGE, fds, VFIO_BROKER_MAX_FDS, &n_fds);
+                if (n == -EAGAIN || n == -EINTR)
+                        return 0;
+                if (n == 0)
+                        return -ECONNRESET;
+                if (n < 0)
+                        return (int) n;
+                reply = decode(b, (size_t) n);
+                close_many(fds, n_fds);
+                if (!reply || !(is_restart_notice(reply, n_fds) || is_ping_before(b, reply, n_fds, 0)))
+                        break;
+                /* No call waits, so nothing was lost; a Ping's reply is what an earlier call did not need. */
+                reply_free(b, reply);
+        }
         if (reply && reply->id == 0 && reply->error) {
                 /* The broker's last word before hanging up (a limit, a deadline). */
                 string_copy(b->error, sizeof(b->error), reply->error->message);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -257,28 +258,37 @@ static void send_packet(int fd, uint64_t id, uint64_t lease, Vfiobroker__LeaseEv
         CHECK_EQ_INT(wire_send_message(fd, &reply.base, NULL, 0), 0);
 }
 
+/* A connection of the library to a stand-in broker: the stand-in's end. */
+static int stand_in(const char *name, vfio_broker **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int listener, peer;
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", fs.root, name);
+        listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        CHECK(listener >= 0);
+        CHECK(bind(listener, (struct sockaddr *) &sa, sizeof(sa)) == 0 && listen(listener, 1) == 0);
+        CHECK_EQ_INT(vfio_broker_connect(sa.sun_path, ret), 0);
+        peer = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        CHECK(peer >= 0);
+        close(listener);
+        return peer;
+}
+
 /*
  * Events: the library asks for them in Hello, keeps one that arrives while
  * a call waits for its reply, hands out one that arrives between calls, and
  * refuses a malformed one (every byte from a broker socket is checked).
  */
 static void test_events(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct vfio_broker_event e;
         vfio_broker *b = NULL;
-        int listener, peer;
         uint8_t buf[4096];
         size_t n_fds;
         Vfiobroker__Request *req;
         ssize_t n;
+        int peer;
 
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/events.sock", fs.root);
-        listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        CHECK(listener >= 0);
-        CHECK(bind(listener, (struct sockaddr *) &sa, sizeof(sa)) == 0 && listen(listener, 1) == 0);
-        CHECK_EQ_INT(vfio_broker_connect(sa.sun_path, &b), 0);
-        peer = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-        CHECK(peer >= 0);
+        peer = stand_in("events.sock", &b);
 
         /* The Hello says events; an event before its reply waits in the handle. */
         send_packet(peer, 0, 7, VFIOBROKER__LEASE_EVENT_KIND__LEASE_RECALLED, "an administrator asked");
@@ -315,13 +325,114 @@ static void test_events(void) {
         close(peer);
         CHECK_EQ_INT(vfio_broker_next_event(b, &e), -ECONNRESET);
         vfio_broker_disconnect(b);
-        close(listener);
+}
+
+/* A stand-in broker's packet with @result: a reply to @id, or with id 0 unasked. */
+static void send_result(int fd, uint64_t id, Vfiobroker__Reply__ResultCase result) {
+        Vfiobroker__Reply reply = VFIOBROKER__REPLY__INIT;
+        Vfiobroker__PingReply ping = VFIOBROKER__PING_REPLY__INIT;
+        Vfiobroker__ReleaseReply release = VFIOBROKER__RELEASE_REPLY__INIT;
+        Vfiobroker__BrokerRestarted restarted = VFIOBROKER__BROKER_RESTARTED__INIT;
+
+        reply.id = id;
+        reply.result_case = result;
+        if (result == VFIOBROKER__REPLY__RESULT_PING)
+                reply.ping = &ping;
+        else if (result == VFIOBROKER__REPLY__RESULT_RELEASE)
+                reply.release = &release;
+        else
+                reply.restarted = &restarted;
+        CHECK_EQ_INT(wire_send_message(fd, &reply.base, NULL, 0), 0);
+}
+
+/* The next request the stand-in reads: its id and what it asks. */
+static void expect_request(int fd, uint64_t id, Vfiobroker__Request__OpCase op) {
+        Vfiobroker__Request *req;
+        uint8_t buf[4096];
+        size_t n_fds;
+        ssize_t n;
+
+        n = wire_recv(fd, buf, sizeof(buf), NULL, 0, &n_fds);
+        CHECK(n > 0);
+        req = vfiobroker__request__unpack(NULL, (size_t) n, buf);
+        CHECK(req);
+        CHECK_EQ_INT((int) req->id, (int) id);
+        CHECK_EQ_INT(req->op_case, op);
+        if (op == VFIOBROKER__REQUEST__OP_HELLO)
+                CHECK(req->hello->restart_notice);
+        vfiobroker__request__free_unpacked(req, NULL);
+}
+
+/*
+ * A broker restart (the stand-in's packets are queued before each call: the
+ * ids the library gives are known).  Told of it while a call waits, the
+ * library pings: the Ping's reply first means the request was lost
+ * (-ECONNABORTED, said why); the request's reply first, that it was not, and
+ * the Ping's reply that comes later is passed over, in a call and between
+ * calls.  A Ping reply nobody sent a Ping for is malformed.
+ */
+static void test_restart(void) {
+        struct vfio_broker_event e;
+        vfio_broker *b = NULL;
+        int peer;
+
+        peer = stand_in("restart.sock", &b);
+        send_packet(peer, 1, 0, 0, NULL);
+        CHECK_EQ_INT(vfio_broker_hello(b, "restarts"), 0);
+        expect_request(peer, 1, VFIOBROKER__REQUEST__OP_HELLO);
+
+        /* Lost: the old broker read Release 2; the new one says so, answers the Ping (3). */
+        send_result(peer, 0, VFIOBROKER__REPLY__RESULT_RESTARTED);
+        send_result(peer, 3, VFIOBROKER__REPLY__RESULT_PING);
+        CHECK_EQ_INT(vfio_broker_release(b, 7), -ECONNABORTED);
+        CHECK(strstr(vfio_broker_error_message(b), "restarted while it handled the request"));
+        expect_request(peer, 2, VFIOBROKER__REQUEST__OP_RELEASE);
+        expect_request(peer, 3, VFIOBROKER__REQUEST__OP_PING);
+
+        /* Not lost: Release 4 answered after the notice, before the Ping (5), whose reply the next call passes. */
+        send_result(peer, 0, VFIOBROKER__REPLY__RESULT_RESTARTED);
+        send_result(peer, 4, VFIOBROKER__REPLY__RESULT_RELEASE);
+        CHECK_EQ_INT(vfio_broker_release(b, 7), 0);
+        send_result(peer, 5, VFIOBROKER__REPLY__RESULT_PING);
+        send_result(peer, 6, VFIOBROKER__REPLY__RESULT_RELEASE);
+        CHECK_EQ_INT(vfio_broker_release(b, 7), 0);
+        expect_request(peer, 4, VFIOBROKER__REQUEST__OP_RELEASE);
+        expect_request(peer, 5, VFIOBROKER__REQUEST__OP_PING);
+        expect_request(peer, 6, VFIOBROKER__REQUEST__OP_RELEASE);
+
+        /* Two restarts while Release 7 waits: a Ping after each (8, 9); the first one's reply says lost. */
+        send_result(peer, 0, VFIOBROKER__REPLY__RESULT_RESTARTED);
+        send_result(peer, 0, VFIOBROKER__REPLY__RESULT_RESTARTED);
+        send_result(peer, 8, VFIOBROKER__REPLY__RESULT_PING);
+        CHECK_EQ_INT(vfio_broker_release(b, 7), -ECONNABORTED);
+        expect_request(peer, 7, VFIOBROKER__REQUEST__OP_RELEASE);
+        expect_request(peer, 8, VFIOBROKER__REQUEST__OP_PING);
+        expect_request(peer, 9, VFIOBROKER__REQUEST__OP_PING);
+
+        /* Between calls: a notice and the late Ping reply (9) are no event, and nothing is lost. */
+        send_result(peer, 9, VFIOBROKER__REPLY__RESULT_PING);
+        send_result(peer, 0, VFIOBROKER__REPLY__RESULT_RESTARTED);
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), 0);
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 0) == 0);
+
+        /* A Ping reply for a Ping never sent: in a call, and between calls. */
+        send_result(peer, 11, VFIOBROKER__REPLY__RESULT_PING);
+        CHECK_EQ_INT(vfio_broker_release(b, 7), -EBADMSG);
+        expect_request(peer, 10, VFIOBROKER__REQUEST__OP_RELEASE);
+        send_result(peer, 42, VFIOBROKER__REPLY__RESULT_PING);
+        CHECK(poll(&(struct pollfd) { .fd = vfio_broker_fd(b), .events = POLLIN }, 1, 5000) == 1);
+        CHECK_EQ_INT(vfio_broker_next_event(b, &e), -EBADMSG);
+
+        close(peer);
+        vfio_broker_disconnect(b);
 }
 
 int main(void) {
         start_broker();
         RUN(test_socket_path);
         RUN(test_events);
+        RUN(test_restart);
         RUN(test_calls);
         RUN(test_limits);
         RUN(test_reading_client_stays);
