@@ -252,38 +252,6 @@ static void check_adopted(Records records, const Stored *stored, size_t n, const
         listen_check(&l, said, n_said);
 }
 
-/* An iommufd lease's mode and IOAS come back, and are written again as they were. */
-static void test_lease_mode(void) {
-        char text[4096];
-        size_t n;
-        Broker *b;
-        Lease *l;
-        FILE *f;
-
-        lease_mode_fields = " 1 5";
-        extra_records = "used 4 1000 tenant-a\nused 6 1001\n"; /* the second as an older broker wrote it */
-        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
-        lease_mode_fields = extra_records = "";
-        CHECK_EQ_STR(ledger_find(&b->ledger, 4)->grant, "tenant-a");
-        CHECK_EQ_STR(ledger_find(&b->ledger, 6)->grant, "");
-        l = broker_find_lease(b, 1);
-        CHECK_EQ_INT(lease_mode(l), KERNEL_MODE_IOMMUFD);
-        CHECK_EQ_INT(kernel_domain_ioas(l->domain), 5);
-        f = fopen(state, "re");
-        CHECK(f);
-        n = fread(text, 1, sizeof(text) - 1, f);
-        text[n] = 0;
-        fclose(f);
-        CHECK(strstr(text, "\nlease 1 1 1700000000000000 0 65536 65536 1 5\n"));
-        CHECK(strstr(text, "\nused 4 1000 tenant-a\n") && strstr(text, "\nused 6 1001 -\n"));
-        done(b);
-        /* Written by an older broker: legacy, no IOAS. */
-        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
-        CHECK_EQ_INT(lease_mode(broker_find_lease(b, 1)), KERNEL_MODE_LEGACY);
-        CHECK_EQ_INT(kernel_domain_ioas(broker_find_lease(b, 1)->domain), 0);
-        done(b);
-}
-
 /* The state file's text, whole. */
 static void read_state(char *text, size_t size) {
         size_t n;
@@ -294,6 +262,32 @@ static void read_state(char *text, size_t size) {
         n = fread(text, 1, size - 1, f);
         text[n] = 0;
         fclose(f);
+}
+
+/* An iommufd lease's mode and IOAS come back, and are written again as they were. */
+static void test_lease_mode(void) {
+        char text[4096];
+        Broker *b;
+        Lease *l;
+
+        lease_mode_fields = " 1 5";
+        extra_records = "used 4 1000 tenant-a\nused 6 1001\n"; /* the second as an older broker wrote it */
+        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        lease_mode_fields = extra_records = "";
+        CHECK_EQ_STR(ledger_find(&b->ledger, 4)->grant, "tenant-a");
+        CHECK_EQ_STR(ledger_find(&b->ledger, 6)->grant, "");
+        l = broker_find_lease(b, 1);
+        CHECK_EQ_INT(lease_mode(l), KERNEL_MODE_IOMMUFD);
+        CHECK_EQ_INT(kernel_domain_ioas(l->domain), 5);
+        read_state(text, sizeof(text));
+        CHECK(strstr(text, "\nlease 1 1 1700000000000000 0 65536 65536 1 5\n"));
+        CHECK(strstr(text, "\nused 4 1000 tenant-a\n") && strstr(text, "\nused 6 1001 -\n"));
+        done(b);
+        /* Written by an older broker: legacy, no IOAS. */
+        b = adopt(NO_DEVICE, own_store, ELEMENTSOF(own_store), NULL);
+        CHECK_EQ_INT(lease_mode(broker_find_lease(b, 1)), KERNEL_MODE_LEGACY);
+        CHECK_EQ_INT(kernel_domain_ioas(broker_find_lease(b, 1)->domain), 0);
+        done(b);
 }
 
 /* What a connection said in Hello (events, the restart notice) comes back, and is written again. */
