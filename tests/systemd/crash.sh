@@ -158,6 +158,7 @@ echo "crash: a truncated and a corrupt state file were refused, nothing adopted,
 # the lease ends with the holder. Then the broker is stopped before the holder asks: the
 # Release waits in the socket, and the next broker answers it. The watchdog is off here (its
 # pings are a sendmsg too, which strace would take for the first).
+holder_exits() { for _ in $(seq 300); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done; } # up to 30 s; what follows tells
 printf '[Service]\nWatchdogSec=0\n' >/run/systemd/system/vfio-brokerd.service.d/no-watchdog.conf
 systemctl daemon-reload
 old=$(broker_pid)
@@ -173,7 +174,7 @@ for _ in $(seq 100); do
 done
 kill -TERM "$holder"
 wait_active "$old"
-for _ in $(seq 300); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+holder_exits
 kill -0 "$holder" 2>/dev/null && { cat /tmp/hold.log; kill -KILL "$holder"; fail "the holder still waits for the reply to a Release the kill lost"; }
 rc=0
 wait "$holder" || rc=$?
@@ -192,7 +193,7 @@ kill -TERM "$holder"
 sleep 1 # its Release is in the socket, unread
 systemctl kill -s SIGKILL vfio-brokerd.service
 wait_active "$old"
-for _ in $(seq 300); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+holder_exits
 rc=0
 wait "$holder" || rc=$?
 cat /tmp/hold.log
